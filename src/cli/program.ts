@@ -1,0 +1,56 @@
+import { Command, CommanderError } from 'commander';
+import { oneLineMessage } from '../errors.js';
+import { DockerRuntime } from '../runtime/index.js';
+import { SWARMTS_VERSION } from '../version.js';
+import { versionCommand } from './commands/version.js';
+import type { CliIo } from './io.js';
+
+export interface CliDeps {
+  io: CliIo;
+  runtime?: (dockerHost: string | undefined) => DockerRuntime;
+}
+
+/**
+ * Builds the `swarmts` command tree. A command appears here when it works, not before.
+ */
+export function buildProgram(deps: CliDeps): Command {
+  const program = new Command('swarmts')
+    .description('A Swarm-style container orchestrator for small clusters and edge sites')
+    .version(SWARMTS_VERSION, '-v, --version', 'Print the version and quit')
+    .helpOption('-h, --help', 'Show help')
+    .addHelpCommand(false)
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => deps.io.stdout(text),
+      writeErr: (text) => deps.io.stderr(text),
+      // Commander's own errors ("error: unknown option") are reported by runCli instead.
+      outputError: () => {},
+    });
+
+  versionCommand(program, {
+    io: deps.io,
+    runtime: deps.runtime ?? ((dockerHost) => new DockerRuntime(dockerHost ? { dockerHost } : {})),
+  });
+  for (const command of program.commands)
+    command.exitOverride().helpOption('-h, --help', 'Show help');
+  return program;
+}
+
+/** Runs one command line; resolves to the process exit code. */
+export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  const program = buildProgram(deps);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help, --version and a bare command group end the parse here, successfully.
+      if (error.exitCode === 0 || error.code === 'commander.help') return 0;
+      deps.io.stderr(`Error: ${error.message.replace(/^error: /, '')}. See 'swarmts --help'.\n`);
+      return 1;
+    }
+    deps.io.stderr(`Error: ${oneLineMessage(error)}\n`);
+    return 1;
+  }
+}
