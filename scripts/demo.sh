@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's first command: install, build, make sure a Docker engine and the local image are
+# there, then show what swarmts found. It grows into the local-cluster demo as the parts land.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci
+else
+  npm run build --silent
+fi
+bash scripts/ensure-docker.sh
+
+echo
+echo "\$ swarmts --version"
+npx --no-install swarmts --version
+echo
+echo "\$ swarmts version"
+npx --no-install swarmts version
