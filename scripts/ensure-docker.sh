@@ -81,7 +81,10 @@ build_test_image() {
 
 # busybox from the `busybox` package is dynamic and would not run in an image that has no libc.
 file_is_static() {
-  [ -x "$1" ] && LC_ALL=C ldd "$1" 2>&1 | grep -q 'not a dynamic executable'
+  [ -x "$1" ] || return 1
+  local out
+  out=$(LC_ALL=C ldd "$1" 2>&1) || true
+  [[ $out == *'not a dynamic executable'* ]]
 }
 
 if engine_answers; then
