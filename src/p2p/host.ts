@@ -1,0 +1,51 @@
+/**
+ * The libp2p host every agent runs: TCP, noise, yamux, a private network, identify and ping.
+ * Protocols (raft, dispatcher, gossip) register their handlers on the host it returns.
+ */
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { identify } from '@libp2p/identify';
+import type { PrivateKey } from '@libp2p/interface';
+import { ping } from '@libp2p/ping';
+import { preSharedKey } from '@libp2p/pnet';
+import { tcp } from '@libp2p/tcp';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { swarmKeyFromSecret } from './psk.js';
+
+export interface HostOptions {
+  privateKey: PrivateKey;
+  /** 32 bytes shared by the cluster (see psk.ts). */
+  networkSecret: Uint8Array;
+  /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/4377. */
+  listen: string[];
+  /** Multiaddrs other nodes should dial, when they differ from the listen addresses. */
+  announce?: string[];
+  /**
+   * How long the private-network handshake may take. A peer with the wrong key never
+   * completes it, so this bounds how long a bad join hangs.
+   */
+  handshakeTimeoutMs?: number;
+}
+
+export type Host = Libp2p<{
+  identify: ReturnType<ReturnType<typeof identify>>;
+  ping: ReturnType<ReturnType<typeof ping>>;
+}>;
+
+export async function createHost(options: HostOptions): Promise<Host> {
+  return createLibp2p({
+    privateKey: options.privateKey,
+    addresses: {
+      listen: options.listen,
+      ...(options.announce ? { announce: options.announce } : {}),
+    },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: preSharedKey({
+      psk: swarmKeyFromSecret(options.networkSecret),
+      timeout: options.handshakeTimeoutMs ?? 2000,
+    }),
+    services: { identify: identify(), ping: ping() },
+  });
+}

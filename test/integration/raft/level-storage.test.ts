@@ -1,0 +1,216 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { afterEach, describe, expect, it } from 'vitest';
+import { confState } from '../../../src/raft/confchange.js';
+import {
+  LevelStorage,
+  StorageCorruptError,
+  StorageOpenError,
+} from '../../../src/raft/level-storage.js';
+import type { Entry } from '../../../src/raft/types.js';
+import { encode } from '../../../src/wire/codec.js';
+
+const directories: string[] = [];
+const open: LevelStorage[] = [];
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close().catch(() => {})));
+  await Promise.all(directories.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function newDirectory(): Promise<string> {
+  const directory = await mkdtemp(join(tmpdir(), 'swarmts-raft-'));
+  directories.push(directory);
+  return directory;
+}
+
+async function openStore(directory: string, voters?: string[]): Promise<LevelStorage> {
+  const storage = await LevelStorage.open(directory, voters ? { bootstrap: { voters } } : {});
+  open.push(storage);
+  return storage;
+}
+
+async function reopen(storage: LevelStorage): Promise<LevelStorage> {
+  await storage.close();
+  open.splice(open.indexOf(storage), 1);
+  return openStore(storage.directory);
+}
+
+function entries(from: number, to: number, term: number): Entry[] {
+  const out: Entry[] = [];
+  for (let index = from; index <= to; index++) {
+    out.push({ index, term, type: 'normal', data: new TextEncoder().encode(`v${index}@${term}`) });
+  }
+  return out;
+}
+
+const text = (entry: Entry | undefined) => new TextDecoder().decode(entry?.data);
+
+describe('LevelStorage on real LevelDB files', () => {
+  it('starts a new cluster from a bootstrap snapshot, once', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a', 'b', 'c']);
+    expect(store.snapshot().metadata).toEqual({
+      index: 1,
+      term: 1,
+      confState: confState(['a', 'b', 'c']),
+    });
+    expect(store.initialState().hardState).toEqual({ term: 1, vote: null, commit: 1 });
+    await store.persist({
+      entries: entries(2, 3, 2),
+      hardState: { term: 2, vote: 'a', commit: 3 },
+      sync: true,
+    });
+
+    // A restart with bootstrap options does not re-bootstrap over existing state.
+    await store.close();
+    open.pop();
+    const again = await openStore(directory, ['x']);
+    expect(again.snapshot().metadata.confState.voters).toEqual(['a', 'b', 'c']);
+    expect(again.lastIndex()).toBe(3);
+  });
+
+  it('keeps entries and hard state across a restart', async () => {
+    const store = await openStore(await newDirectory(), ['a']);
+    await store.persist({
+      entries: entries(2, 6, 2),
+      hardState: { term: 2, vote: 'a', commit: 5 },
+      sync: true,
+    });
+    const reopened = await reopen(store);
+    expect(reopened.firstIndex()).toBe(2);
+    expect(reopened.lastIndex()).toBe(6);
+    expect(reopened.initialState().hardState).toEqual({ term: 2, vote: 'a', commit: 5 });
+    expect(reopened.entries(2, 7, Number.MAX_SAFE_INTEGER).map(text)).toEqual([
+      'v2@2',
+      'v3@2',
+      'v4@2',
+      'v5@2',
+      'v6@2',
+    ]);
+  });
+
+  it('replaces a conflicting suffix in the same batch as the new entries', async () => {
+    const store = await openStore(await newDirectory(), ['a']);
+    await store.persist({ entries: entries(2, 6, 2), sync: true });
+    // A new leader of term 3 overwrites from index 4 with a shorter log.
+    await store.persist({
+      entries: entries(4, 4, 3),
+      hardState: { term: 3, vote: null, commit: 3 },
+      sync: true,
+    });
+    const reopened = await reopen(store);
+    expect(reopened.lastIndex()).toBe(4);
+    expect(reopened.term(3)).toBe(2);
+    expect(reopened.term(4)).toBe(3);
+    expect(text(reopened.entries(4, 5, 1000)[0])).toBe('v4@3');
+  });
+
+  it('takes a snapshot, compacts the log, and restarts from them', async () => {
+    const store = await openStore(await newDirectory(), ['a', 'b']);
+    await store.persist({
+      entries: entries(2, 10, 2),
+      hardState: { term: 2, vote: 'a', commit: 10 },
+      sync: true,
+    });
+    const state = new TextEncoder().encode('state at 8');
+    await store.snapshotAndCompact(8, confState(['a', 'b']), state, 6);
+    const reopened = await reopen(store);
+    expect(reopened.snapshot().metadata).toMatchObject({ index: 8, term: 2 });
+    expect(new TextDecoder().decode(reopened.snapshot().data)).toBe('state at 8');
+    expect(reopened.firstIndex()).toBe(7);
+    expect(reopened.lastIndex()).toBe(10);
+  });
+
+  it('installs a snapshot from the leader in place of its whole log', async () => {
+    const store = await openStore(await newDirectory(), ['a', 'b']);
+    await store.persist({ entries: entries(2, 5, 2), sync: true });
+    const snapshot = {
+      metadata: { index: 20, term: 4, confState: confState(['a', 'b', 'c']) },
+      data: new TextEncoder().encode('leader state'),
+    };
+    await store.persist({
+      snapshot,
+      entries: entries(21, 22, 4),
+      hardState: { term: 4, vote: null, commit: 20 },
+      sync: true,
+    });
+    const reopened = await reopen(store);
+    expect(reopened.firstIndex()).toBe(21);
+    expect(reopened.lastIndex()).toBe(22);
+    expect(reopened.term(20)).toBe(4);
+    expect(reopened.initialState().confState.voters).toEqual(['a', 'b', 'c']);
+  });
+
+  it('refuses a store with a record that does not decode, naming the directory', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await store.persist({ entries: entries(2, 4, 2), sync: true });
+    await store.close();
+    open.pop();
+    await withRawDb(directory, (db) =>
+      db.put(`e/${(3).toString(16).padStart(16, '0')}`, new Uint8Array([0xc1])),
+    );
+    const opened = LevelStorage.open(directory);
+    await expect(opened).rejects.toBeInstanceOf(StorageCorruptError);
+    await expect(opened).rejects.toThrow(directory);
+  });
+
+  it('refuses a log with a hole in it', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await store.persist({ entries: entries(2, 5, 2), sync: true });
+    await store.close();
+    open.pop();
+    await withRawDb(directory, (db) => db.del(`e/${(3).toString(16).padStart(16, '0')}`));
+    await expect(LevelStorage.open(directory)).rejects.toThrow(/log entry 3 is missing/);
+  });
+
+  it('refuses a hard state whose commit index is beyond its log', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await store.close();
+    open.pop();
+    await withRawDb(directory, (db) =>
+      db.put('hardstate', encode({ term: 1, vote: null, commit: 99 })),
+    );
+    await expect(LevelStorage.open(directory)).rejects.toThrow(
+      /commit index 99 is beyond the last entry 1/,
+    );
+  });
+
+  it('refuses LevelDB files that are damaged on disk', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await store.persist({ entries: entries(2, 50, 2), sync: true });
+    await store.close();
+    open.pop();
+    for (const file of await readdir(directory)) {
+      if (file.startsWith('MANIFEST-')) await writeFile(join(directory, file), 'garbage');
+    }
+    const opened = LevelStorage.open(directory);
+    await expect(opened).rejects.toBeInstanceOf(StorageOpenError);
+    await expect(opened).rejects.toThrow(directory);
+  });
+
+  it('refuses a second opener of the same directory', async () => {
+    const directory = await newDirectory();
+    await openStore(directory, ['a']);
+    await expect(LevelStorage.open(directory)).rejects.toThrow(/in use by another process/);
+  });
+});
+
+async function withRawDb(
+  directory: string,
+  change: (db: ClassicLevel<string, Uint8Array>) => Promise<void>,
+): Promise<void> {
+  const db = new ClassicLevel<string, Uint8Array>(directory, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'view',
+  });
+  await db.open();
+  await change(db);
+  await db.close();
+}
