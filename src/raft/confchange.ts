@@ -67,7 +67,9 @@ export function isMember(conf: ConfState, id: NodeId): boolean {
 
 export function sameConfState(a: ConfState, b: ConfState): boolean {
   return (
-    sameList(a.voters, b.voters) && sameList(a.learners, b.learners) && sameList(a.removed, b.removed)
+    sameList(a.voters, b.voters) &&
+    sameList(a.learners, b.learners) &&
+    sameList(a.removed, b.removed)
   );
 }
 

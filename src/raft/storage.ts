@@ -3,7 +3,7 @@
  * and the simulation. The driver writes (append, setHardState, applySnapshot) after each
  * Ready; the core only reads. A durable implementation (LevelDB) implements the same reader.
  */
-import { EMPTY_CONF_STATE, confState } from './confchange.js';
+import { confState, EMPTY_CONF_STATE } from './confchange.js';
 import {
   CompactedError,
   RaftInvariantError,
