@@ -1,0 +1,24 @@
+/**
+ * Structured logs (pino). Every component gets a child logger carrying its name; the agent's
+ * root logger carries the node id. Components depend on the small Logger interface, so tests
+ * can pass a silent or capturing logger.
+ */
+import { pino } from 'pino';
+
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+
+export function createLogger(
+  options: { level?: LogLevel; bindings?: Record<string, unknown> } = {},
+): Logger {
+  return pino({ level: options.level ?? 'info', base: { pid: process.pid, ...options.bindings } });
+}
+
+export const silentLogger: Logger = pino({ level: 'silent' });
