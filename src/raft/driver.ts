@@ -1,0 +1,412 @@
+/**
+ * RaftDriver: runs a RaftNode for real. It ticks the core from a timer, and runs the Ready
+ * loop one round at a time: persist (one LevelDB batch, fsync'd when the round needs it) →
+ * send → apply → advance. Proposals get a promise that settles with the state machine's
+ * result once their entry is applied here, or fails with a retryable error when this node
+ * loses track of them (no leader, leadership changed).
+ *
+ * Entries carry an envelope [requestId, payload]: the request id lets the node that proposed
+ * an entry find its waiter when the entry is applied (on a follower too, since followers
+ * forward proposals to the leader). Conf changes carry it in their context.
+ */
+import { SwarmtsError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { decode, encode } from '../wire/codec.js';
+import { decodeConfChange } from './confchange.js';
+import type { RaftOptions } from './config.js';
+import { ProposalDroppedError, ReadIndexDroppedError } from './errors.js';
+import type { LevelStorage } from './level-storage.js';
+import { RaftNode } from './rawnode.js';
+import type {
+  ConfChange,
+  ConfState,
+  Entry,
+  Message,
+  NodeId,
+  Ready,
+  SoftState,
+  Status,
+} from './types.js';
+
+/** What Raft replicates: deterministic, and the same on every member. */
+export interface StateMachine {
+  /** Applies a committed command; the result goes to the proposer's promise. */
+  apply(command: Uint8Array, entry: { index: number; term: number }): unknown;
+  snapshot(): Uint8Array;
+  restore(data: Uint8Array): void;
+}
+
+export interface MessageSender {
+  send(messages: readonly Message[]): void;
+}
+
+/** Retryable: the outcome is unknown or the request never reached a leader. Maps to 503. */
+export class NotLeaderError extends SwarmtsError {
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}
+
+export class DriverStoppedError extends SwarmtsError {
+  constructor() {
+    super('unavailable', 'the raft node is stopping');
+  }
+}
+
+export interface Ticker {
+  /** Calls `tick` every `intervalMs` until the returned function is called. */
+  every(intervalMs: number, tick: () => void): () => void;
+}
+
+export const realTicker: Ticker = {
+  every(intervalMs, tick) {
+    const handle = setInterval(tick, intervalMs);
+    return () => clearInterval(handle);
+  },
+};
+
+export interface RaftDriverOptions {
+  id: NodeId;
+  storage: LevelStorage;
+  stateMachine: StateMachine;
+  sender: MessageSender;
+  logger: Logger;
+  random: () => number;
+  ticker?: Ticker;
+  /** Default 100 ms (a LAN). */
+  tickMs?: number;
+  electionTicks?: number;
+  heartbeatTicks?: number;
+  /** Take a snapshot after this many applied entries. Default 10,000. */
+  snapshotEveryEntries?: number;
+  /** Entries kept behind a snapshot so slow followers catch up from the log. Default 5,000. */
+  catchUpEntries?: number;
+  /**
+   * Called after a conf change is applied, e.g. to tell the transport about a member;
+   * `context` is what the proposer passed to proposeConfChange (such as an address).
+   */
+  onConfChange?: (change: ConfChange, conf: ConfState, context: Uint8Array | undefined) => void;
+  onSoftState?: (state: SoftState) => void;
+  core?: Partial<Omit<RaftOptions, 'id' | 'storage' | 'random' | 'applied' | 'logger'>>;
+}
+
+interface Waiter {
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+interface ReadWaiter extends Waiter {
+  index?: number;
+}
+
+type Envelope = [requestId: string, payload: Uint8Array];
+
+export class RaftDriver {
+  readonly id: NodeId;
+  private readonly node: RaftNode;
+  private readonly storage: LevelStorage;
+  private readonly stateMachine: StateMachine;
+  private readonly log: Logger;
+  private readonly proposals = new Map<string, Waiter>();
+  private readonly reads = new Map<string, ReadWaiter>();
+  private readonly requestPrefix: string;
+  private requestCounter = 0;
+  private applied: number;
+  private snapshotIndex: number;
+  private conf: ConfState;
+  private leader: NodeId | null = null;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopTicker: (() => void) | undefined;
+  private stopped = false;
+  private failure: Error | undefined;
+
+  constructor(private readonly options: RaftDriverOptions) {
+    this.id = options.id;
+    this.storage = options.storage;
+    this.stateMachine = options.stateMachine;
+    this.log = options.logger.child({ component: 'raft' });
+    const snapshot = this.storage.snapshot();
+    // The state machine starts from the snapshot; entries after it are re-applied as they
+    // come out of the core as committed.
+    if (snapshot.data.length > 0) this.stateMachine.restore(snapshot.data);
+    this.applied = snapshot.metadata.index;
+    this.snapshotIndex = snapshot.metadata.index;
+    this.conf = snapshot.metadata.confState;
+    this.requestPrefix = Math.floor(options.random() * 2 ** 48).toString(36);
+    this.node = new RaftNode({
+      ...options.core,
+      id: options.id,
+      storage: this.storage,
+      random: options.random,
+      applied: this.applied,
+      electionTicks: options.electionTicks ?? 10,
+      heartbeatTicks: options.heartbeatTicks ?? 1,
+      logger: {
+        debug: (fields, message) => this.log.debug(fields, message),
+        info: (fields, message) => this.log.info(fields, message),
+        warn: (fields, message) => this.log.warn(fields, message),
+      },
+    });
+  }
+
+  start(): void {
+    const ticker = this.options.ticker ?? realTicker;
+    this.stopTicker = ticker.every(this.options.tickMs ?? 100, () => {
+      this.node.tick();
+      this.kick();
+    });
+    // A lone voter need not wait an election timeout to lead.
+    if (this.conf.voters.length === 1 && this.conf.voters[0] === this.id) this.node.campaign();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopTicker?.();
+    await this.running;
+    this.failAll(new DriverStoppedError());
+  }
+
+  /** Feeds a message from the transport. */
+  step(message: Message): void {
+    if (this.stopped) return;
+    this.node.step(message);
+    this.kick();
+  }
+
+  reportUnreachable(id: NodeId): void {
+    this.node.reportUnreachable(id);
+  }
+
+  reportSnapshot(id: NodeId, ok: boolean): void {
+    this.node.reportSnapshot(id, ok);
+    this.kick();
+  }
+
+  status(): Status {
+    return this.node.status();
+  }
+
+  get leaderId(): NodeId | null {
+    return this.leader;
+  }
+
+  get membership(): ConfState {
+    return this.conf;
+  }
+
+  /** Replicates `command`; resolves with the state machine's result once applied here. */
+  propose(command: Uint8Array): Promise<unknown> {
+    return this.withWaiter(this.proposals, (requestId) => {
+      const envelope: Envelope = [requestId, command];
+      this.node.propose(encode(envelope));
+    });
+  }
+
+  /** Proposes a membership change; resolves once it is applied here. */
+  proposeConfChange(change: Omit<ConfChange, 'context'>, context?: Uint8Array): Promise<unknown> {
+    return this.withWaiter(this.proposals, (requestId) => {
+      const envelope: Envelope = [requestId, context ?? new Uint8Array(0)];
+      this.node.proposeConfChange({ ...change, context: encode(envelope) });
+    });
+  }
+
+  /**
+   * Resolves when this node's state machine reflects every write acknowledged before the call
+   * (ReadIndex): a read done after it is linearizable.
+   */
+  readBarrier(): Promise<void> {
+    return this.withWaiter(this.reads, (requestId) => {
+      this.node.readIndex(new TextEncoder().encode(requestId));
+    }) as Promise<void>;
+  }
+
+  transferLeadership(to: NodeId): void {
+    this.node.transferLeader(to);
+    this.kick();
+  }
+
+  private withWaiter(
+    waiters: Map<string, Waiter>,
+    submit: (requestId: string) => void,
+  ): Promise<unknown> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.stopped) return Promise.reject(new DriverStoppedError());
+    const requestId = `${this.requestPrefix}.${++this.requestCounter}`;
+    return new Promise((resolve, reject) => {
+      waiters.set(requestId, { resolve, reject });
+      try {
+        submit(requestId);
+      } catch (error) {
+        waiters.delete(requestId);
+        if (error instanceof ProposalDroppedError || error instanceof ReadIndexDroppedError) {
+          reject(new NotLeaderError(`no leader to take the request (${error.message})`));
+        } else {
+          reject(error);
+        }
+        return;
+      }
+      this.kick();
+    });
+  }
+
+  /** Runs the Ready loop soon; rounds never overlap. */
+  private kick(): void {
+    if (this.stopped && !this.running) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        while (this.node.hasReady()) await this.round(this.node.ready());
+      } while (this.again && !this.failure);
+    } catch (error) {
+      // A failed write leaves memory and disk out of step: stop rather than guess.
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      this.log.error({ err: this.failure.message }, 'raft node failed; stopping');
+      this.stopped = true;
+      this.stopTicker?.();
+      this.failAll(this.failure);
+    }
+  }
+
+  private async round(ready: Ready): Promise<void> {
+    await this.storage.persist({
+      hardState: ready.hardState,
+      entries: ready.entries,
+      snapshot: ready.snapshot,
+      sync: ready.mustSync,
+    });
+    this.options.sender.send(ready.messages);
+    if (ready.snapshot) {
+      this.stateMachine.restore(ready.snapshot.data);
+      this.applied = ready.snapshot.metadata.index;
+      this.snapshotIndex = ready.snapshot.metadata.index;
+      this.conf = ready.snapshot.metadata.confState;
+    }
+    for (const entry of ready.committedEntries) this.applyEntry(entry);
+    for (const state of ready.readStates) {
+      const requestId = new TextDecoder().decode(state.context);
+      const waiter = this.reads.get(requestId);
+      if (waiter) waiter.index = state.index;
+    }
+    this.settleReads();
+    if (ready.softState) this.onSoftState(ready.softState);
+    this.node.advance();
+    await this.maybeSnapshot();
+  }
+
+  private applyEntry(entry: Entry): void {
+    if (entry.index <= this.applied) return;
+    this.applied = entry.index;
+    if (entry.type === 'confChange') {
+      const change = decodeConfChange(entry.data);
+      this.conf = this.node.applyConfChange(change);
+      const envelope = change.context ? envelopeOf(change.context) : undefined;
+      const requestId = envelope?.[0];
+      this.options.onConfChange?.(change, this.conf, envelope?.[1]);
+      if (requestId) this.settle(requestId, this.conf);
+      return;
+    }
+    // Empty entries are the ones a new leader appends; they carry no command.
+    if (entry.data.length === 0) return;
+    const envelope = envelopeOf(entry.data);
+    if (!envelope) {
+      this.log.error({ index: entry.index }, 'committed entry without an envelope; skipped');
+      return;
+    }
+    let result: unknown;
+    let error: Error | undefined;
+    try {
+      result = this.stateMachine.apply(envelope[1], { index: entry.index, term: entry.term });
+    } catch (e) {
+      // A command the state machine refuses is refused on every member alike.
+      error = e instanceof Error ? e : new Error(String(e));
+    }
+    const waiter = this.proposals.get(envelope[0]);
+    if (!waiter) return;
+    this.proposals.delete(envelope[0]);
+    if (error) waiter.reject(error);
+    else waiter.resolve(result);
+  }
+
+  private settle(requestId: string, value: unknown): void {
+    const waiter = this.proposals.get(requestId);
+    if (!waiter) return;
+    this.proposals.delete(requestId);
+    waiter.resolve(value);
+  }
+
+  private settleReads(): void {
+    for (const [requestId, waiter] of this.reads) {
+      if (waiter.index !== undefined && waiter.index <= this.applied) {
+        this.reads.delete(requestId);
+        waiter.resolve(undefined);
+      }
+    }
+  }
+
+  private onSoftState(state: SoftState): void {
+    const lostLeader = this.leader !== null && state.leader !== this.leader;
+    this.leader = state.leader;
+    if (lostLeader) {
+      // Forwarded proposals and read requests may have died with the old leader's term.
+      const error = new NotLeaderError('leadership changed before the request was applied; retry');
+      this.failWaiters(this.proposals, error);
+      this.failWaiters(this.reads, error);
+    }
+    this.options.onSoftState?.(state);
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    const every = this.options.snapshotEveryEntries ?? 10_000;
+    if (this.applied - this.snapshotIndex < every) return;
+    const keep = this.options.catchUpEntries ?? 5_000;
+    const index = this.applied;
+    await this.storage.snapshotAndCompact(
+      index,
+      this.conf,
+      this.stateMachine.snapshot(),
+      index - keep,
+    );
+    this.snapshotIndex = index;
+    this.log.debug({ index }, 'took a raft snapshot');
+  }
+
+  private failAll(error: Error): void {
+    this.failWaiters(this.proposals, error);
+    this.failWaiters(this.reads, error);
+  }
+
+  private failWaiters(waiters: Map<string, Waiter>, error: Error): void {
+    for (const waiter of waiters.values()) waiter.reject(error);
+    waiters.clear();
+  }
+}
+
+/** The state machine command inside a committed normal entry, if it carries one. */
+export function commandOf(entry: Entry): Uint8Array | undefined {
+  if (entry.type !== 'normal' || entry.data.length === 0) return undefined;
+  return envelopeOf(entry.data)?.[1];
+}
+
+function envelopeOf(data: Uint8Array): Envelope | undefined {
+  try {
+    const value = decode(data);
+    if (Array.isArray(value) && typeof value[0] === 'string' && value[1] instanceof Uint8Array) {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}

@@ -1,0 +1,80 @@
+/**
+ * A small key-value state machine for Raft's tests and benchmark: string keys and values,
+ * put, delete and compare-and-set. (The cluster's own store comes with the state module.)
+ */
+import { InvalidArgumentError } from '../errors.js';
+import { decode, encode } from '../wire/codec.js';
+import type { StateMachine } from './driver.js';
+
+export type KvCommand =
+  | { op: 'put'; key: string; value: string }
+  | { op: 'delete'; key: string }
+  | { op: 'cas'; key: string; expected: string | null; value: string };
+
+export interface KvResult {
+  ok: boolean;
+  /** The value after the command (for a failed cas: the value that did not match). */
+  value: string | null;
+  /** The Raft index that applied the command. */
+  index: number;
+}
+
+export class KvStateMachine implements StateMachine {
+  private data = new Map<string, string>();
+
+  get(key: string): string | null {
+    return this.data.get(key) ?? null;
+  }
+
+  get size(): number {
+    return this.data.size;
+  }
+
+  entries(): Array<[string, string]> {
+    return [...this.data.entries()];
+  }
+
+  apply(command: Uint8Array, entry: { index: number }): KvResult {
+    const c = parseCommand(decode(command));
+    const current = this.data.get(c.key) ?? null;
+    switch (c.op) {
+      case 'put':
+        this.data.set(c.key, c.value);
+        return { ok: true, value: c.value, index: entry.index };
+      case 'delete':
+        this.data.delete(c.key);
+        return { ok: true, value: null, index: entry.index };
+      case 'cas':
+        if (current !== c.expected) return { ok: false, value: current, index: entry.index };
+        this.data.set(c.key, c.value);
+        return { ok: true, value: c.value, index: entry.index };
+    }
+  }
+
+  snapshot(): Uint8Array {
+    return encode([...this.data.entries()]);
+  }
+
+  restore(data: Uint8Array): void {
+    const pairs = decode(data);
+    if (!Array.isArray(pairs)) throw new InvalidArgumentError('kv snapshot is not a list');
+    this.data = new Map(pairs as Array<[string, string]>);
+  }
+}
+
+export function encodeKvCommand(command: KvCommand): Uint8Array {
+  return encode(command);
+}
+
+function parseCommand(value: unknown): KvCommand {
+  const c = value as Partial<Record<string, unknown>> | null;
+  const isText = (v: unknown) => typeof v === 'string';
+  if (c && isText(c.key)) {
+    if (c.op === 'put' && isText(c.value)) return c as KvCommand;
+    if (c.op === 'delete') return c as KvCommand;
+    if (c.op === 'cas' && isText(c.value) && (c.expected === null || isText(c.expected))) {
+      return c as KvCommand;
+    }
+  }
+  throw new InvalidArgumentError('not a kv command');
+}
