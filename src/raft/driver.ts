@@ -40,9 +40,15 @@ export interface MessageSender {
   send(messages: readonly Message[]): void;
 }
 
-/** Retryable: the outcome is unknown or the request never reached a leader. Maps to 503. */
+/**
+ * Retryable (503). `outcome` tells a client whether a retry could apply the command twice:
+ * 'not-applied' when it never entered the log, 'unknown' when it may still commit.
+ */
 export class NotLeaderError extends SwarmtsError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly outcome: 'not-applied' | 'unknown',
+  ) {
     super('unavailable', message);
   }
 }
@@ -241,7 +247,9 @@ export class RaftDriver {
       } catch (error) {
         waiters.delete(requestId);
         if (error instanceof ProposalDroppedError || error instanceof ReadIndexDroppedError) {
-          reject(new NotLeaderError(`no leader to take the request (${error.message})`));
+          reject(
+            new NotLeaderError(`no leader to take the request (${error.message})`, 'not-applied'),
+          );
         } else {
           reject(error);
         }
@@ -360,7 +368,10 @@ export class RaftDriver {
     this.leader = state.leader;
     if (lostLeader) {
       // Forwarded proposals and read requests may have died with the old leader's term.
-      const error = new NotLeaderError('leadership changed before the request was applied; retry');
+      const error = new NotLeaderError(
+        'leadership changed before the request was applied; retry',
+        'unknown',
+      );
       this.failWaiters(this.proposals, error);
       this.failWaiters(this.reads, error);
     }

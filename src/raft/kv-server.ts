@@ -10,7 +10,9 @@
  *
  * HTTP: GET /status, GET /kv/KEY (linearizable; ?stale=1 for local), PUT /kv/KEY {value},
  * DELETE /kv/KEY, POST /cas/KEY {expected, value}, GET /dump, POST /members
- * {type, nodeId, address?}, POST /transfer {to}.
+ * {type, nodeId, address?}, POST /transfer {to}, POST /bench {proposals, concurrency,
+ * valueBytes} (proposes from inside this process and reports commits/s and latencies, so the
+ * figure measures Raft rather than HTTP).
  */
 import '../polyfill.js';
 import { randomInt } from 'node:crypto';
@@ -117,7 +119,10 @@ async function main(): Promise<void> {
   const raft = driver;
   const server = createServer((req, res) => {
     handle(raft, kv, req, res).catch((error: unknown) =>
-      reply(res, statusOf(error), { message: oneLineMessage(error) }),
+      reply(res, statusOf(error), {
+        message: oneLineMessage(error),
+        outcome: error instanceof NotLeaderError ? error.outcome : 'unknown',
+      }),
     );
   });
   await new Promise<void>((resolve) =>
@@ -211,6 +216,23 @@ async function handle(
     const conf = await driver.proposeConfChange({ type: body.type, nodeId: body.nodeId }, context);
     return reply(res, 200, conf);
   }
+  if (req.method === 'POST' && resource === 'bench') {
+    const body = (await readJson(req)) as {
+      proposals?: number;
+      concurrency?: number;
+      valueBytes?: number;
+    };
+    return reply(
+      res,
+      200,
+      await benchmark(
+        driver,
+        body.proposals ?? 10_000,
+        body.concurrency ?? 1,
+        body.valueBytes ?? 200,
+      ),
+    );
+  }
   if (req.method === 'POST' && resource === 'transfer') {
     const body = (await readJson(req)) as { to?: string };
     if (!body.to) return reply(res, 400, { message: 'to is required' });
@@ -218,6 +240,40 @@ async function handle(
     return reply(res, 202, {});
   }
   return reply(res, 404, { message: `no route for ${req.method} ${url.pathname}` });
+}
+
+/** Proposes `total` puts from `concurrency` loops; the latency of each is propose → applied. */
+async function benchmark(
+  driver: RaftDriver,
+  total: number,
+  concurrency: number,
+  valueBytes: number,
+) {
+  const value = 'x'.repeat(valueBytes);
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const key = `bench-${next++}`;
+        const t = performance.now();
+        await driver.propose(encodeKvCommand({ op: 'put', key, value }));
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  return {
+    commits: latencies.length,
+    seconds,
+    commitsPerSecond: latencies.length / seconds,
+    p50Ms: at(0.5),
+    p99Ms: at(0.99),
+  };
 }
 
 function statusOf(error: unknown): number {
