@@ -121,11 +121,13 @@ export class RaftDriver {
   private snapshotIndex: number;
   private conf: ConfState;
   private leader: NodeId | null = null;
+  private role: SoftState['role'] = 'follower';
   private running: Promise<void> | undefined;
   private again = false;
   private stopTicker: (() => void) | undefined;
   private stopped = false;
   private failure: Error | undefined;
+  private backgroundWrite: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: RaftDriverOptions) {
     this.id = options.id;
@@ -171,6 +173,7 @@ export class RaftDriver {
     this.stopped = true;
     this.stopTicker?.();
     await this.running;
+    await this.backgroundWrite;
     this.failAll(new DriverStoppedError());
   }
 
@@ -278,23 +281,28 @@ export class RaftDriver {
         while (this.node.hasReady()) await this.round(this.node.ready());
       } while (this.again && !this.failure);
     } catch (error) {
-      // A failed write leaves memory and disk out of step: stop rather than guess.
-      this.failure = error instanceof Error ? error : new Error(String(error));
-      this.log.error({ err: this.failure.message }, 'raft node failed; stopping');
-      this.stopped = true;
-      this.stopTicker?.();
-      this.failAll(this.failure);
+      this.fail(error);
     }
   }
 
+  /** A failed write leaves memory and disk out of step: stop rather than guess. */
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = error instanceof Error ? error : new Error(String(error));
+    this.log.error({ err: this.failure.message }, 'raft node failed; stopping');
+    this.stopped = true;
+    this.stopTicker?.();
+    this.failAll(this.failure);
+  }
+
   private async round(ready: Ready): Promise<void> {
-    await this.storage.persist({
-      hardState: ready.hardState,
-      entries: ready.entries,
-      snapshot: ready.snapshot,
-      sync: ready.mustSync,
-    });
-    this.options.sender.send(ready.messages);
+    // A leader replicates while its own write is under way: the core counts the leader's
+    // acknowledgement only after advance(), and nothing is applied before the write is done.
+    // Anyone else must not send before persisting (votes and acks promise durable state).
+    const leading = (ready.softState?.role ?? this.role) === 'leader';
+    if (leading) this.options.sender.send(ready.messages);
+    await this.persist(ready);
+    if (!leading) this.options.sender.send(ready.messages);
     if (ready.snapshot) {
       this.stateMachine.restore(ready.snapshot.data);
       this.applied = ready.snapshot.metadata.index;
@@ -311,6 +319,28 @@ export class RaftDriver {
     if (ready.softState) this.onSoftState(ready.softState);
     this.node.advance();
     await this.maybeSnapshot();
+  }
+
+  /**
+   * Writes a Ready. A round that only moves the commit index promises nothing durable (the
+   * entries are on disk already; a restart re-learns the commit index from the leader), so it
+   * is written in the background and the round goes on to apply. Writes still reach LevelDB
+   * one after another: concurrent batches could land out of order.
+   */
+  private async persist(ready: Ready): Promise<void> {
+    await this.backgroundWrite;
+    const write = this.storage.persist({
+      hardState: ready.hardState,
+      entries: ready.entries,
+      snapshot: ready.snapshot,
+      sync: ready.mustSync,
+    });
+    const commitOnly = !ready.mustSync && ready.entries.length === 0 && !ready.snapshot;
+    if (!commitOnly) {
+      await write;
+      return;
+    }
+    this.backgroundWrite = write.catch((error: unknown) => this.fail(error));
   }
 
   private applyEntry(entry: Entry): void {
@@ -366,6 +396,7 @@ export class RaftDriver {
   private onSoftState(state: SoftState): void {
     const lostLeader = this.leader !== null && state.leader !== this.leader;
     this.leader = state.leader;
+    this.role = state.role;
     if (lostLeader) {
       // Forwarded proposals and read requests may have died with the old leader's term.
       const error = new NotLeaderError(
@@ -383,6 +414,7 @@ export class RaftDriver {
     if (this.applied - this.snapshotIndex < every) return;
     const keep = this.options.catchUpEntries ?? 5_000;
     const index = this.applied;
+    await this.backgroundWrite;
     await this.storage.snapshotAndCompact(
       index,
       this.conf,

@@ -166,6 +166,16 @@ export class RaftLog {
     this.unstable.stableSnapTo(index);
   }
 
+  /**
+   * The last index known to be on stable storage: what this node may count as its own
+   * acknowledgement. Entries from the unstable offset on, or anything behind an unstable
+   * snapshot, are not yet written.
+   */
+  persistedIndex(): number {
+    if (this.unstable.snapshot !== undefined) return 0;
+    return Math.min(this.storage.lastIndex(), this.unstable.offset - 1);
+  }
+
   unstableEntries(): Entry[] {
     return [...this.unstable.entries];
   }

@@ -713,8 +713,8 @@ export class Raft {
     );
     this.log.append(entries);
     this.trackConfEntries(entries);
-    this.progress.get(this.id)?.maybeUpdate(this.log.lastIndex());
-    this.maybeCommit();
+    // The leader's own acknowledgement waits until the entries are persisted (see persisted()),
+    // so the driver may replicate them while its own write is under way (Raft thesis §10.2.1).
     return entries;
   }
 
@@ -828,6 +828,17 @@ export class Raft {
     for (const read of this.readOnly.advance(m.context)) {
       this.answerRead(read.from, read.index, read.context);
     }
+  }
+
+  /**
+   * The driver has persisted this node's log up to `index` (an entry of `term`). A leader now
+   * counts those entries as its own acknowledgement, which may commit them.
+   */
+  persisted(index: number, term: number): void {
+    if (this.role !== 'leader' || this.log.term(index) !== term) return;
+    const pr = this.progress.get(this.id);
+    if (pr === undefined || !pr.maybeUpdate(index)) return;
+    if (this.maybeCommit() && this.role === 'leader') this.bcastAppend();
   }
 
   /** Commits what a majority of voters holds, if it is from this term (Raft §5.4.2). */
@@ -973,7 +984,7 @@ export class Raft {
       let pr = this.progress.get(id);
       if (pr === undefined) {
         pr = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, false);
-        if (id === this.id) pr.match = this.log.lastIndex();
+        if (id === this.id) pr.match = this.log.persistedIndex();
         this.progress.set(id, pr);
       }
       pr.learner = learners.includes(id);

@@ -157,7 +157,10 @@ export class RaftNode {
     if (ready.hardState !== undefined) this.prevHard = ready.hardState;
     if (ready.snapshot !== undefined) log.stableSnapTo(ready.snapshot.metadata.index);
     const lastEntry = ready.entries[ready.entries.length - 1];
-    if (lastEntry !== undefined) log.stableTo(lastEntry.index, lastEntry.term);
+    if (lastEntry !== undefined) {
+      log.stableTo(lastEntry.index, lastEntry.term);
+      this.raft.persisted(lastEntry.index, lastEntry.term);
+    }
     const applied =
       ready.committedEntries[ready.committedEntries.length - 1]?.index ??
       ready.snapshot?.metadata.index;

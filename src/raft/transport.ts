@@ -137,7 +137,12 @@ export class RaftTransport {
         continue;
       }
       peer.queue.push(message);
-      if (!peer.pumping) void this.pump(peer);
+      if (!peer.pumping) {
+        // Start on a microtask, so every message sent in this turn of the event loop goes out
+        // in one write: one Ready's messages, or the answers to a burst of arrivals.
+        peer.pumping = true;
+        queueMicrotask(() => void this.pump(peer));
+      }
     }
   }
 
@@ -157,7 +162,6 @@ export class RaftTransport {
 
   /** Drains a peer's queue onto its stream, one pump per peer at a time. */
   private async pump(peer: Outbound): Promise<void> {
-    peer.pumping = true;
     try {
       while (peer.queue.length > 0 && !this.stopped) {
         const stream = peer.stream ?? (await this.dial(peer));

@@ -352,7 +352,14 @@ class Simulation {
       while (peer.hasReady()) {
         const before = peer.softState.role;
         const readsBefore = peer.readStates.length;
-        this.send(peer.handleReady());
+        // A leader's messages may leave before its own write; it may die in between.
+        const crashBeforePersist = before === 'leader' && this.rng.chance(this.fault.crash);
+        this.send(peer.handleReady({ crashBeforePersist }));
+        if (!peer.alive) {
+          this.checker.crashed(peer);
+          this.log(`crash ${peer.id} (leader, messages sent, write lost)`);
+          break;
+        }
         for (const rs of peer.readStates.slice(readsBefore)) {
           this.checker.readAnswered(peer, text(rs.context), rs.index);
         }
@@ -379,6 +386,7 @@ class Simulation {
     this.fault.duplicate = 0;
     this.fault.maxDelay = 1;
     this.fault.leaderCrash = 0;
+    this.fault.crash = 0;
     this.scheduledCrashes.clear();
     const value = `final-${this.sim.seed}`;
     for (let i = 0; i < LIVENESS_STEPS; i++) {

@@ -39,9 +39,12 @@ export class KvCluster {
   private readonly secret = randomBytes(32).toString('hex');
   private root = '';
 
-  static async start(size: number, options: { snapshotEvery?: number } = {}): Promise<KvCluster> {
+  static async start(
+    size: number,
+    options: { snapshotEvery?: number; nodeFlags?: string[] } = {},
+  ): Promise<KvCluster> {
     if (!existsSync(SERVER)) throw new Error(`${SERVER} is missing: run npm run build`);
-    const cluster = new KvCluster(options.snapshotEvery ?? 10_000);
+    const cluster = new KvCluster(options.snapshotEvery ?? 10_000, options.nodeFlags ?? []);
     cluster.root = await mkdtemp(join(tmpdir(), 'swarmts-kv-'));
     for (let i = 0; i < size; i++) await cluster.prepare();
     const voters = cluster.nodes.map((n) => n.id);
@@ -51,7 +54,11 @@ export class KvCluster {
     return cluster;
   }
 
-  private constructor(private readonly snapshotEvery: number) {}
+  private constructor(
+    private readonly snapshotEvery: number,
+    /** Extra node flags for the servers, e.g. --cpu-prof when profiling. */
+    private readonly nodeFlags: string[],
+  ) {}
 
   /** A node with an identity and ports, not yet running. */
   async prepare(): Promise<KvNode> {
@@ -84,6 +91,7 @@ export class KvCluster {
     const child = spawn(
       process.execPath,
       [
+        ...this.nodeFlags,
         SERVER,
         '--data-dir',
         node.dataDir,

@@ -117,9 +117,18 @@ export class Peer {
     return this.alive && this.node.hasReady();
   }
 
-  /** One turn of the driving loop: persist, (return messages to) send, apply, advance. */
-  handleReady(): Message[] {
+  /**
+   * One turn of the driving loop: persist, (return messages to) send, apply, advance. A leader
+   * may send before persisting, as the real driver does; `crashBeforePersist` kills a leader
+   * after its messages left and before its write reached the disk.
+   */
+  handleReady(options: { crashBeforePersist?: boolean } = {}): Message[] {
     const rd = this.node.ready();
+    const leading = (rd.softState ?? this.softState).role === 'leader';
+    if (leading && options.crashBeforePersist) {
+      this.crash();
+      return [...rd.messages];
+    }
     if (rd.softState !== undefined) this.softState = rd.softState;
     if (rd.snapshot !== undefined) this.storage.applySnapshot(rd.snapshot);
     this.storage.append(rd.entries);
