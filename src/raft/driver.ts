@@ -12,6 +12,7 @@
 import { SwarmtsError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, encode } from '../wire/codec.js';
+import { coalesceMessages } from './coalesce.js';
 import { decodeConfChange } from './confchange.js';
 import type { RaftOptions } from './config.js';
 import { ProposalDroppedError, ReadIndexDroppedError } from './errors.js';
@@ -128,6 +129,7 @@ export class RaftDriver {
   private stopped = false;
   private failure: Error | undefined;
   private backgroundWrite: Promise<void> = Promise.resolve();
+  private queued: Array<{ requestId: string; data: Uint8Array }> = [];
 
   constructor(private readonly options: RaftDriverOptions) {
     this.id = options.id;
@@ -209,7 +211,8 @@ export class RaftDriver {
   propose(command: Uint8Array): Promise<unknown> {
     return this.withWaiter(this.proposals, (requestId) => {
       const envelope: Envelope = [requestId, command];
-      this.node.propose(encode(envelope));
+      // Queued, and handed to the core together with every other proposal of this turn.
+      this.queued.push({ requestId, data: encode(envelope) });
     });
   }
 
@@ -274,10 +277,33 @@ export class RaftDriver {
     });
   }
 
+  /** Hands the queued proposals to the core as one batch. */
+  private flushProposals(): void {
+    if (this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    try {
+      this.node.proposeBatch(batch.map((p) => p.data));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const refusal =
+        error instanceof ProposalDroppedError
+          ? new NotLeaderError(`no leader to take the request (${reason})`, 'not-applied')
+          : error instanceof Error
+            ? error
+            : new Error(reason);
+      for (const { requestId } of batch) {
+        this.proposals.get(requestId)?.reject(refusal);
+        this.proposals.delete(requestId);
+      }
+    }
+  }
+
   private async loop(): Promise<void> {
     try {
       do {
         this.again = false;
+        this.flushProposals();
         while (this.node.hasReady()) await this.round(this.node.ready());
       } while (this.again && !this.failure);
     } catch (error) {
@@ -300,9 +326,10 @@ export class RaftDriver {
     // acknowledgement only after advance(), and nothing is applied before the write is done.
     // Anyone else must not send before persisting (votes and acks promise durable state).
     const leading = (ready.softState?.role ?? this.role) === 'leader';
-    if (leading) this.options.sender.send(ready.messages);
+    const messages = coalesceMessages(ready.messages);
+    if (leading) this.options.sender.send(messages);
     await this.persist(ready);
-    if (!leading) this.options.sender.send(ready.messages);
+    if (!leading) this.options.sender.send(messages);
     if (ready.snapshot) {
       this.stateMachine.restore(ready.snapshot.data);
       this.applied = ready.snapshot.metadata.index;

@@ -60,6 +60,15 @@ export class RaftNode {
   }
 
   /**
+   * Proposes several commands at once: one append per follower carries them all, where one
+   * propose() each would send one each. All are accepted or all dropped.
+   */
+  proposeBatch(commands: readonly Uint8Array[]): void {
+    if (commands.length === 0) return;
+    this.raft.propose(commands.map((data) => ({ type: 'normal' as const, data })));
+  }
+
+  /**
    * Proposes a membership change. On the leader, throws ConfChangeRefusedError if another change
    * is pending, the id was removed before, it would remove the last voter, or it would leave
    * fewer reachable voters than a quorum. Forwarded requests the leader refuses are dropped.

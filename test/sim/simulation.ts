@@ -7,6 +7,7 @@
  * loses what was not yet persisted). The Checker verifies safety after every Ready; at the
  * end the network heals and a new value must reach every live member (liveness).
  */
+import { coalesceMessages } from '../../src/raft/coalesce.js';
 import {
   ConfChangeRefusedError,
   LeaderTransferRefusedError,
@@ -354,7 +355,8 @@ class Simulation {
         const readsBefore = peer.readStates.length;
         // A leader's messages may leave before its own write; it may die in between.
         const crashBeforePersist = before === 'leader' && this.rng.chance(this.fault.crash);
-        this.send(peer.handleReady({ crashBeforePersist }));
+        // As the driver does, merge what one Ready says twice to the same peer.
+        this.send(coalesceMessages(peer.handleReady({ crashBeforePersist })));
         if (!peer.alive) {
           this.checker.crashed(peer);
           this.log(`crash ${peer.id} (leader, messages sent, write lost)`);
