@@ -10,7 +10,9 @@
  *   snapshot    { index, term, confState, data }
  *   offset      { index, term }   the last entry dropped from the log (compaction point);
  *                                 may be below the snapshot when recent entries are kept
- *   e/<index>   { term, type, data }   index as 16 hex digits, so keys sort by index
+ *   s/<index>   [[term, type, data], ...]  a segment: the entries one Ready appended, the first
+ *               at <index> (16 hex digits, so keys sort by index). One record per Ready
+ *               rather than per entry keeps a busy leader's batches small.
  *
  * Opening checks what it reads (every value decodes, the log is contiguous and starts right
  * after the snapshot, the commit index is inside it) and refuses a store that fails, naming
@@ -21,14 +23,14 @@ import { SwarmtsError } from '../errors.js';
 import { DecodeError, decode, encode } from '../wire/codec.js';
 import { confState as makeConfState } from './confchange.js';
 import { type InitialState, MemoryStorage, type RaftStorageReader } from './storage.js';
-import type { ConfState, Entry, EntryType, HardState, NodeId, Snapshot } from './types.js';
+import type { ConfState, Entry, HardState, NodeId, Snapshot } from './types.js';
 
-const FORMAT = 1;
+const FORMAT = 2;
 const META_KEY = 'meta';
 const HARD_STATE_KEY = 'hardstate';
 const SNAPSHOT_KEY = 'snapshot';
 const OFFSET_KEY = 'offset';
-const ENTRY_PREFIX = 'e/';
+const SEGMENT_PREFIX = 's/';
 
 export class StorageCorruptError extends SwarmtsError {
   constructor(
@@ -65,11 +67,18 @@ export interface PersistBatch {
 
 type Operation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
+/** A stored segment: entries start..end, in one record. */
+interface Segment {
+  start: number;
+  end: number;
+}
+
 export class LevelStorage implements RaftStorageReader {
   private constructor(
     readonly directory: string,
     private readonly db: ClassicLevel<string, Uint8Array>,
     private readonly memory: MemoryStorage,
+    private segments: Segment[],
   ) {}
 
   /**
@@ -91,9 +100,14 @@ export class LevelStorage implements RaftStorageReader {
       throw new StorageOpenError(directory, openFailure(error), { cause: error });
     }
     try {
-      const memory = await load(directory, db);
-      const storage = new LevelStorage(directory, db, memory ?? new MemoryStorage());
-      if (!memory) await storage.initialise(options.bootstrap?.voters);
+      const loaded = await load(directory, db);
+      const storage = new LevelStorage(
+        directory,
+        db,
+        loaded?.memory ?? new MemoryStorage(),
+        loaded?.segments ?? [],
+      );
+      if (!loaded) await storage.initialise(options.bootstrap?.voters);
       return storage;
     } catch (error) {
       await db.close().catch(() => {});
@@ -153,31 +167,44 @@ export class LevelStorage implements RaftStorageReader {
    */
   async persist(batch: PersistBatch): Promise<void> {
     const operations: Operation[] = [];
-    let first = this.memory.firstIndex();
-    let last = this.memory.lastIndex();
+    let segments = this.segments;
+    let firstAllowed = this.memory.firstIndex();
     if (batch.snapshot) {
       operations.push(snapshotPut(batch.snapshot));
       operations.push(offsetPut(batch.snapshot.metadata.index, batch.snapshot.metadata.term));
-      for (let index = first; index <= last; index++) operations.push(entryDel(index));
-      first = batch.snapshot.metadata.index + 1;
-      last = batch.snapshot.metadata.index;
+      for (const segment of segments) operations.push(segmentDel(segment.start));
+      segments = [];
+      firstAllowed = batch.snapshot.metadata.index + 1;
     }
     const head = batch.entries[0];
-    if (head) {
-      const newLast = head.index + batch.entries.length - 1;
-      // Entries past the new tail belong to a conflicting suffix that is being replaced.
-      for (let index = Math.max(newLast + 1, first); index <= last; index++) {
-        operations.push(entryDel(index));
+    const fresh = head ? batch.entries.slice(Math.max(0, firstAllowed - head.index)) : [];
+    const from = fresh[0]?.index;
+    if (from !== undefined) {
+      // Stored entries from `from` on belong to a conflicting suffix being replaced.
+      const kept: Segment[] = [];
+      for (const segment of segments) {
+        if (segment.end < from) {
+          kept.push(segment);
+          continue;
+        }
+        operations.push(segmentDel(segment.start));
+        const keepFrom = Math.max(segment.start, this.memory.firstIndex());
+        if (segment.start < from && keepFrom < from) {
+          const prefix = this.memory.entries(keepFrom, from, Number.MAX_SAFE_INTEGER);
+          operations.push(segmentPut(prefix));
+          kept.push({ start: keepFrom, end: from - 1 });
+        }
       }
-      for (const entry of batch.entries) {
-        if (entry.index >= first) operations.push(entryPut(entry));
-      }
+      operations.push(segmentPut(fresh));
+      kept.push({ start: from, end: from + fresh.length - 1 });
+      segments = kept;
     }
     if (batch.hardState) operations.push(hardStatePut(batch.hardState));
     if (operations.length === 0) return;
     await this.write(operations, batch.sync);
+    this.segments = segments;
     if (batch.snapshot) this.memory.applySnapshot(batch.snapshot);
-    if (batch.entries.length) this.memory.append(batch.entries);
+    if (fresh.length) this.memory.append(fresh);
     if (batch.hardState) this.memory.setHardState(batch.hardState);
   }
 
@@ -199,9 +226,16 @@ export class LevelStorage implements RaftStorageReader {
     const operations: Operation[] = [snapshotPut(snapshot)];
     const from = this.memory.firstIndex();
     const to = Math.min(compactTo, index);
-    for (let i = from; i <= to; i++) operations.push(entryDel(i));
+    // Whole segments behind the compaction point go; one that straddles it stays, and
+    // loading skips its compacted entries.
+    const kept = this.segments.filter((segment) => {
+      if (to < from || segment.end > to) return true;
+      operations.push(segmentDel(segment.start));
+      return false;
+    });
     if (to >= from) operations.push(offsetPut(to, this.memory.term(to)));
     await this.write(operations, true);
+    this.segments = kept;
     this.memory.createSnapshot(index, conf, data);
     if (to >= from) this.memory.compact(to);
     return snapshot;
@@ -217,20 +251,20 @@ export class LevelStorage implements RaftStorageReader {
   }
 }
 
-function entryKey(index: number): string {
-  return ENTRY_PREFIX + index.toString(16).padStart(16, '0');
+function segmentKey(start: number): string {
+  return SEGMENT_PREFIX + start.toString(16).padStart(16, '0');
 }
 
-function entryPut(entry: Entry): Operation {
+function segmentPut(entries: readonly Entry[]): Operation {
   return {
     type: 'put',
-    key: entryKey(entry.index),
-    value: encode({ term: entry.term, type: entry.type, data: entry.data }),
+    key: segmentKey(entries[0]!.index),
+    value: encode(entries.map((e) => [e.term, e.type === 'normal' ? 0 : 1, e.data])),
   };
 }
 
-function entryDel(index: number): Operation {
-  return { type: 'del', key: entryKey(index) };
+function segmentDel(start: number): Operation {
+  return { type: 'del', key: segmentKey(start) };
 }
 
 function hardStatePut(hardState: HardState): Operation {
@@ -254,7 +288,7 @@ function snapshotPut(snapshot: Snapshot): Operation {
 async function load(
   directory: string,
   db: ClassicLevel<string, Uint8Array>,
-): Promise<MemoryStorage | undefined> {
+): Promise<{ memory: MemoryStorage; segments: Segment[] } | undefined> {
   const corrupt = (detail: string, cause?: unknown) =>
     new StorageCorruptError(directory, detail, cause ? { cause } : undefined);
   const read = (key: string, bytes: Uint8Array): unknown => {
@@ -272,14 +306,18 @@ async function load(
   let hardStateBytes: Uint8Array | undefined;
   let snapshotBytes: Uint8Array | undefined;
   let offsetBytes: Uint8Array | undefined;
-  const entries: Entry[] = [];
+  const stored: Entry[] = [];
+  const segments: Segment[] = [];
   try {
     meta = await db.get(META_KEY);
     hardStateBytes = await db.get(HARD_STATE_KEY);
     snapshotBytes = await db.get(SNAPSHOT_KEY);
     offsetBytes = await db.get(OFFSET_KEY);
-    for await (const [key, value] of db.iterator({ gte: ENTRY_PREFIX, lt: `${ENTRY_PREFIX}~` })) {
-      entries.push(parseEntry(key, read(key, value), corrupt));
+    const range = { gte: SEGMENT_PREFIX, lt: `${SEGMENT_PREFIX}~` };
+    for await (const [key, value] of db.iterator(range)) {
+      const segment = parseSegment(key, read(key, value), corrupt);
+      segments.push({ start: segment[0]!.index, end: segment[segment.length - 1]!.index });
+      stored.push(...segment);
     }
   } catch (error) {
     if (error instanceof StorageCorruptError) throw error;
@@ -287,7 +325,7 @@ async function load(
   }
 
   if (!meta) {
-    if (hardStateBytes || snapshotBytes || entries.length)
+    if (hardStateBytes || snapshotBytes || stored.length)
       throw corrupt('the format record is missing');
     return undefined;
   }
@@ -315,6 +353,8 @@ async function load(
           },
     );
   }
+  // A segment may straddle the compaction point: its compacted entries are skipped.
+  const entries = stored.filter((entry) => entry.index >= memory.firstIndex());
   const expectedFirst = memory.firstIndex();
   entries.forEach((entry, i) => {
     if (entry.index !== expectedFirst + i) {
@@ -337,7 +377,7 @@ async function load(
     }
     memory.setHardState(hardState);
   }
-  return memory;
+  return { memory, segments };
 }
 
 type Corrupt = (detail: string, cause?: unknown) => StorageCorruptError;
@@ -350,17 +390,27 @@ function isIndex(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-function parseEntry(key: string, value: unknown, corrupt: Corrupt): Entry {
-  const index = Number.parseInt(key.slice(ENTRY_PREFIX.length), 16);
-  if (
-    !isRecord(value) ||
-    !isIndex(value.term) ||
-    (value.type !== 'normal' && value.type !== 'confChange') ||
-    !(value.data instanceof Uint8Array)
-  ) {
-    throw corrupt(`log entry ${index} is malformed`);
+function parseSegment(key: string, value: unknown, corrupt: Corrupt): Entry[] {
+  const start = Number.parseInt(key.slice(SEGMENT_PREFIX.length), 16);
+  if (!Number.isSafeInteger(start) || !Array.isArray(value) || value.length === 0) {
+    throw corrupt(`log segment ${key} is malformed`);
   }
-  return { index, term: value.term, type: value.type as EntryType, data: value.data };
+  return value.map((item: unknown, i): Entry => {
+    if (
+      !Array.isArray(item) ||
+      !isIndex(item[0]) ||
+      (item[1] !== 0 && item[1] !== 1) ||
+      !(item[2] instanceof Uint8Array)
+    ) {
+      throw corrupt(`log entry ${start + i} is malformed`);
+    }
+    return {
+      index: start + i,
+      term: item[0],
+      type: item[1] === 0 ? 'normal' : 'confChange',
+      data: item[2],
+    };
+  });
 }
 
 function parseOffset(value: unknown, corrupt: Corrupt): { index: number; term: number } {

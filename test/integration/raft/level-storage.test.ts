@@ -124,6 +124,18 @@ describe('LevelStorage on real LevelDB files', () => {
     expect(reopened.lastIndex()).toBe(10);
   });
 
+  it('replaces a conflicting suffix inside a segment that straddles the compaction point', async () => {
+    const store = await openStore(await newDirectory(), ['a']);
+    await store.persist({ entries: entries(2, 10, 2), sync: true }); // one segment, 2-10
+    await store.snapshotAndCompact(8, confState(['a']), new Uint8Array([8]), 6);
+    await store.persist({ entries: entries(9, 9, 3), sync: true });
+    const reopened = await reopen(store);
+    expect(reopened.firstIndex()).toBe(7);
+    expect(reopened.lastIndex()).toBe(9);
+    expect([reopened.term(7), reopened.term(8), reopened.term(9)]).toEqual([2, 2, 3]);
+    expect(reopened.snapshot().metadata.index).toBe(8);
+  });
+
   it('installs a snapshot from the leader in place of its whole log', async () => {
     const store = await openStore(await newDirectory(), ['a', 'b']);
     await store.persist({ entries: entries(2, 5, 2), sync: true });
@@ -150,9 +162,7 @@ describe('LevelStorage on real LevelDB files', () => {
     await store.persist({ entries: entries(2, 4, 2), sync: true });
     await store.close();
     open.pop();
-    await withRawDb(directory, (db) =>
-      db.put(`e/${(3).toString(16).padStart(16, '0')}`, new Uint8Array([0xc1])),
-    );
+    await withRawDb(directory, (db) => db.put(segmentKey(2), new Uint8Array([0xc1])));
     const opened = LevelStorage.open(directory);
     await expect(opened).rejects.toBeInstanceOf(StorageCorruptError);
     await expect(opened).rejects.toThrow(directory);
@@ -161,11 +171,14 @@ describe('LevelStorage on real LevelDB files', () => {
   it('refuses a log with a hole in it', async () => {
     const directory = await newDirectory();
     const store = await openStore(directory, ['a']);
-    await store.persist({ entries: entries(2, 5, 2), sync: true });
+    // Three Ready rounds, three segments: 2-3, 4-5, 6-7.
+    await store.persist({ entries: entries(2, 3, 2), sync: true });
+    await store.persist({ entries: entries(4, 5, 2), sync: true });
+    await store.persist({ entries: entries(6, 7, 2), sync: true });
     await store.close();
     open.pop();
-    await withRawDb(directory, (db) => db.del(`e/${(3).toString(16).padStart(16, '0')}`));
-    await expect(LevelStorage.open(directory)).rejects.toThrow(/log entry 3 is missing/);
+    await withRawDb(directory, (db) => db.del(segmentKey(4)));
+    await expect(LevelStorage.open(directory)).rejects.toThrow(/log entry 4 is missing/);
   });
 
   it('refuses a hard state whose commit index is beyond its log', async () => {
@@ -201,6 +214,11 @@ describe('LevelStorage on real LevelDB files', () => {
     await expect(LevelStorage.open(directory)).rejects.toThrow(/in use by another process/);
   });
 });
+
+/** The record holding the entries one Ready appended, the first at `index`. */
+function segmentKey(index: number): string {
+  return `s/${index.toString(16).padStart(16, '0')}`;
+}
 
 async function withRawDb(
   directory: string,
