@@ -190,6 +190,13 @@ export class RaftDriver {
     this.node.reportUnreachable(id);
   }
 
+  /** The transport lost every connection to `id`; if it led us, an election starts soon. */
+  reportLeaderLost(id: NodeId): void {
+    if (this.stopped) return;
+    this.node.reportLeaderLost(id);
+    this.kick();
+  }
+
   reportSnapshot(id: NodeId, ok: boolean): void {
     this.node.reportSnapshot(id, ok);
     this.kick();

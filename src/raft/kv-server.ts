@@ -87,6 +87,7 @@ async function main(): Promise<void> {
     deliver: (message) => driver?.step(message),
     reportUnreachable: (id) => driver?.reportUnreachable(id),
     reportSnapshot: (id, ok) => driver?.reportSnapshot(id, ok),
+    reportDisconnected: (id) => driver?.reportLeaderLost(id),
     logger,
   });
   for (const peer of values.peer) {

@@ -212,6 +212,25 @@ export class Raft {
     if (pr?.state === 'replicate') pr.becomeProbe();
   }
 
+  /**
+   * The transport lost its connection to `id` (e.g. the process died: its socket was reset).
+   * A follower whose leader that was stops honouring the leader's lease and campaigns within
+   * a few ticks, instead of waiting out a whole election timeout. Safety does not depend on
+   * the lease; a follower that is wrong about the leader only asks for pre-votes, which the
+   * others refuse while they still hear from it.
+   */
+  reportLeaderLost(id: NodeId): void {
+    if (this.role !== 'follower' || this.lead !== id) return;
+    this.lead = null;
+    // Jitter over half an election timeout, so one follower usually wins its pre-vote before
+    // another starts (two starting together split the vote).
+    const jitter = Math.floor(
+      this.cfg.random() * Math.max(1, Math.floor(this.cfg.electionTicks / 2)),
+    );
+    const soon = this.randomizedElectionTimeout - 1 - jitter;
+    this.electionElapsed = Math.max(this.electionElapsed, soon);
+  }
+
   /** The transport finished (ok) or gave up (!ok) sending a snapshot to `id`. */
   reportSnapshot(id: NodeId, ok: boolean): void {
     const pr = this.role === 'leader' ? this.progress.get(id) : undefined;

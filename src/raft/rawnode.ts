@@ -95,6 +95,11 @@ export class RaftNode {
     this.raft.reportUnreachable(id);
   }
 
+  /** The connection to `id` is gone; if it was our leader, campaign soon (see Raft). */
+  reportLeaderLost(id: NodeId): void {
+    this.raft.reportLeaderLost(id);
+  }
+
   reportSnapshot(id: NodeId, ok: boolean): void {
     this.raft.reportSnapshot(id, ok);
   }

@@ -40,6 +40,8 @@ export interface RaftTransportOptions {
   reportUnreachable: (id: NodeId) => void;
   /** Outcome of sending a snapshot message, for the core's reportSnapshot. */
   reportSnapshot: (id: NodeId, ok: boolean) => void;
+  /** The last connection to a peer closed (its process may be gone). */
+  reportDisconnected?: (id: NodeId) => void;
   logger: Logger;
   /** Messages waiting per peer before new ones are dropped. */
   maxQueuedMessages?: number;
@@ -89,7 +91,12 @@ export class RaftTransport {
     this.log = options.logger.child({ component: 'raft-transport' });
   }
 
+  private readonly onDisconnect = (event: CustomEvent<PeerId>) => {
+    if (!this.stopped) this.options.reportDisconnected?.(event.detail.toString());
+  };
+
   async start(): Promise<void> {
+    this.options.host.addEventListener('peer:disconnect', this.onDisconnect);
     await this.options.host.handle(
       RAFT_PROTOCOL,
       (stream, connection) => {
@@ -101,6 +108,7 @@ export class RaftTransport {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.options.host.removeEventListener('peer:disconnect', this.onDisconnect);
     await this.options.host.unhandle(RAFT_PROTOCOL);
     for (const peer of this.outbound.values()) {
       peer.queue.length = 0;

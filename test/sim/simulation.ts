@@ -168,6 +168,11 @@ class Simulation {
     if (r.chance(this.fault.crash)) this.crash();
     if (r.chance(this.fault.crash * 3)) this.restart();
     if (r.chance(0.02)) this.compact();
+    // A connection blip: a node wrongly believes it lost its link to another (its leader?).
+    if (r.chance(0.01)) {
+      const [a, b] = [this.randomLivePeer(), this.randomLivePeer()];
+      if (a && b && a !== b) a.node.reportLeaderLost(b.id);
+    }
     if (r.chance(this.fault.confChange)) this.changeMembership();
     for (const [id, at] of this.scheduledCrashes) {
       if (at > this.now) continue;
@@ -233,6 +238,10 @@ class Simulation {
     peer.crash();
     this.checker.crashed(peer);
     this.log(`crash ${peer.id}`);
+    // Its connections drop: the transports of the others may notice (their leader, maybe).
+    for (const other of this.livePeers()) {
+      if (this.rng.chance(0.5)) other.node.reportLeaderLost(peer.id);
+    }
   }
 
   private restart(): void {

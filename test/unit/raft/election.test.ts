@@ -169,4 +169,36 @@ describe('check-quorum and the leader lease', () => {
     });
     expect(c.status('b')).toMatchObject({ term: term + 2, vote: 'c' });
   });
+
+  it('elects a new leader within half an election timeout when the followers lose their link to it', () => {
+    let fast = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      const c = new Cluster(['a', 'b', 'c'], { seed, electionTicks: 10 });
+      c.campaign('a');
+      const term = c.status('a').term;
+      c.peer('a').crash();
+      c.node('b').reportLeaderLost('a');
+      c.node('c').reportLeaderLost('a');
+      c.tickAll(6); // an election timeout is 10 to 19 ticks
+      const leaders = c.leaders().filter((id) => id !== 'a');
+      expect(leaders.length).toBeLessThanOrEqual(1);
+      if (leaders.length === 1 && c.status(leaders[0]!).term === term + 1) fast++;
+    }
+    // Both followers may start in the same tick and split the vote; usually one is first.
+    expect(fast).toBeGreaterThanOrEqual(14);
+  });
+
+  it('does not let one follower that lost its link depose a leader the others still hear', () => {
+    const c = new Cluster(['a', 'b', 'c'], { electionTicks: 10 });
+    c.campaign('a');
+    const term = c.status('a').term;
+    c.cutLink('a', 'b');
+    c.node('b').reportLeaderLost('a');
+    c.tickAll(5);
+
+    // b asked for pre-votes; c still hears from a and refuses, so nothing changes.
+    expect(c.leaders()).toEqual(['a']);
+    expect(c.status('a').term).toBe(term);
+    expect(c.status('c')).toMatchObject({ leader: 'a', term });
+  });
 });
