@@ -70,13 +70,26 @@ export class KvCluster {
     const node: KvNode = {
       id: printed.stdout.trim(),
       dataDir,
-      p2pPort: await freePort(),
-      httpPort: await freePort(),
+      p2pPort: await this.freePort(),
+      httpPort: await this.freePort(),
       process: undefined,
       stderr: '',
     };
     this.nodes.push(node);
     return node;
+  }
+
+  private readonly ports = new Set<number>();
+
+  /** A port free now and not handed to another node of this cluster (the OS may repeat one). */
+  private async freePort(): Promise<number> {
+    for (;;) {
+      const port = await freePort();
+      if (!this.ports.has(port)) {
+        this.ports.add(port);
+        return port;
+      }
+    }
   }
 
   address(node: KvNode): string {
@@ -134,18 +147,23 @@ export class KvCluster {
     return (await this.call(node, 'GET', '/status')).body as NodeStatus;
   }
 
-  /** The leader that every running node agrees on. */
-  async leader(timeoutMs = 20_000): Promise<KvNode> {
+  /** The leader that every running node (or every one of `among`) agrees on. */
+  async leader(timeoutMs = 20_000, among?: () => KvNode[]): Promise<KvNode> {
+    const asked = among ?? (() => this.running());
     let found: KvNode | undefined;
+    let statuses: Array<NodeStatus | undefined> = [];
     await waitUntil(async () => {
-      const statuses = await Promise.all(
-        this.running().map((n) => this.status(n).catch(() => undefined)),
-      );
+      statuses = await Promise.all(asked().map((n) => this.status(n).catch(() => undefined)));
       const leaderId = statuses[0]?.leader;
       const agreed = leaderId && statuses.every((s) => s?.leader === leaderId);
-      found = agreed ? this.running().find((n) => n.id === leaderId) : undefined;
+      found = agreed ? asked().find((n) => n.id === leaderId) : undefined;
       return found !== undefined;
-    }, timeoutMs);
+    }, timeoutMs).catch((error: Error) => {
+      const seen = statuses.map(
+        (st) => st && `${st.id.slice(-6)}:${st.role}/${st.leader?.slice(-6)}@${st.term}`,
+      );
+      throw new Error(`${error.message}: no agreed leader (${seen.join(' ')})`);
+    });
     return found!;
   }
 

@@ -22,7 +22,11 @@ function writer(c: KvCluster, name: string) {
     while (!stopped) {
       const nodes = c.running();
       const node = nodes[target % nodes.length];
-      if (!node) continue;
+      if (!node) {
+        // Nothing runs (the test is tearing down): wait instead of spinning the event loop.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
       const key = `${name}-${count}`;
       const value = `v${count}`;
       const result = await c.put(node, key, value).catch(() => undefined);
@@ -52,9 +56,11 @@ function writer(c: KvCluster, name: string) {
 async function changeMembersRetrying(c: KvCluster, type: string, target: KvNode, leader?: KvNode) {
   const notApplied = (r: { status: number; body: unknown }) =>
     r.status === 503 && (r.body as { outcome?: string }).outcome === 'not-applied';
-  let response = await c.changeMembers(leader ?? (await c.leader()), type, target);
+  // The target may not know the leader yet (it is being added): ask the others.
+  const leaderOfOthers = () => c.leader(20_000, () => c.running().filter((n) => n !== target));
+  let response = await c.changeMembers(leader ?? (await leaderOfOthers()), type, target);
   for (let attempt = 0; attempt < 5 && notApplied(response); attempt++) {
-    response = await c.changeMembers(await c.leader(), type, target);
+    response = await c.changeMembers(await leaderOfOthers(), type, target);
   }
   return response;
 }
@@ -75,7 +81,10 @@ async function expectEverywhere(
   }
 }
 
-describe('three Raft KV nodes as separate processes (real libp2p, real LevelDB)', () => {
+// Elections and process starts take real time; a slow CI machine needs room.
+describe('three Raft KV nodes as separate processes (real libp2p, real LevelDB)', {
+  timeout: 120_000,
+}, () => {
   it('elects a new leader after kill -9 of the leader and loses no acknowledged write', async () => {
     cluster = await KvCluster.start(3);
     const w = writer(cluster, 'a');
@@ -205,25 +214,24 @@ describe('three Raft KV nodes as separate processes (real libp2p, real LevelDB)'
     };
 
     const clients = ['c1', 'c2', 'c3', 'c4'].map(client);
+    // Progress counts acknowledged operations: failures come fast while there is no leader.
+    const acknowledged = () =>
+      recorder.history({ unresolved: 'timeout' }).filter((r) => r.outcome === 'ok').length;
     const progress = async (ops: number) => {
-      const goal = recorder.history({ unresolved: 'timeout' }).length + ops;
-      await waitUntil(
-        async () => recorder.history({ unresolved: 'timeout' }).length >= goal,
-        30_000,
-      );
+      const goal = acknowledged() + ops;
+      await waitUntil(async () => acknowledged() >= goal, 30_000);
     };
-    await progress(150);
+    await progress(100);
     const leader = await c.leader();
     c.kill(leader);
-    await progress(150);
+    await progress(100);
     await c.launch(leader);
-    await progress(150);
+    await progress(100);
     stopped = true;
     await Promise.all(clients);
 
     const history = recorder.history();
     const result = checkLinearizable(history);
     expect(result, JSON.stringify(result).slice(0, 2000)).toEqual({ ok: true });
-    expect(history.filter((r) => r.outcome === 'ok').length).toBeGreaterThan(150);
   });
 });
