@@ -9,6 +9,7 @@
  * an entry find its waiter when the entry is applied (on a follower too, since followers
  * forward proposals to the leader). Conf changes carry it in their context.
  */
+import { randomUUID } from 'node:crypto';
 import { SwarmtsError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, encode } from '../wire/codec.js';
@@ -100,6 +101,8 @@ export interface RaftDriverOptions {
 interface Waiter {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
+  /** The tick after which nobody is going to answer: the request was lost on the way. */
+  expiresAtTick: number;
 }
 
 interface ReadWaiter extends Waiter {
@@ -130,6 +133,9 @@ export class RaftDriver {
   private failure: Error | undefined;
   private backgroundWrite: Promise<void> = Promise.resolve();
   private queued: Array<{ requestId: string; data: Uint8Array }> = [];
+  private ticks = 0;
+  private readonly waitTicks: number;
+  private term = 0;
 
   constructor(private readonly options: RaftDriverOptions) {
     this.id = options.id;
@@ -143,7 +149,11 @@ export class RaftDriver {
     this.applied = snapshot.metadata.index;
     this.snapshotIndex = snapshot.metadata.index;
     this.conf = snapshot.metadata.confState;
-    this.requestPrefix = Math.floor(options.random() * 2 ** 48).toString(36);
+    // Unique across restarts whatever random source is injected: entries of an earlier run
+    // replayed from the log must never settle this run's requests.
+    this.requestPrefix = randomUUID();
+    this.waitTicks = 3 * (options.electionTicks ?? 10);
+    this.term = this.storage.initialState().hardState.term;
     this.node = new RaftNode({
       ...options.core,
       id: options.id,
@@ -163,7 +173,9 @@ export class RaftDriver {
   start(): void {
     const ticker = this.options.ticker ?? realTicker;
     this.stopTicker = ticker.every(this.options.tickMs ?? 100, () => {
+      this.ticks++;
       this.node.tick();
+      this.expireWaiters();
       this.kick();
     });
     // A lone voter need not wait an election timeout to lead.
@@ -254,7 +266,7 @@ export class RaftDriver {
     if (this.stopped) return Promise.reject(new DriverStoppedError());
     const requestId = `${this.requestPrefix}.${++this.requestCounter}`;
     return new Promise((resolve, reject) => {
-      waiters.set(requestId, { resolve, reject });
+      waiters.set(requestId, { resolve, reject, expiresAtTick: this.ticks + this.waitTicks });
       try {
         submit(requestId);
       } catch (error) {
@@ -311,7 +323,7 @@ export class RaftDriver {
       do {
         this.again = false;
         this.flushProposals();
-        while (this.node.hasReady()) await this.round(this.node.ready());
+        while (!this.failure && this.node.hasReady()) await this.round(this.node.ready());
       } while (this.again && !this.failure);
     } catch (error) {
       this.fail(error);
@@ -338,12 +350,19 @@ export class RaftDriver {
     await this.persist(ready);
     if (!leading) this.options.sender.send(messages);
     if (ready.snapshot) {
-      this.stateMachine.restore(ready.snapshot.data);
+      // A snapshot without data is a new cluster's bootstrap: the initial, empty state.
+      if (ready.snapshot.data.length > 0) this.stateMachine.restore(ready.snapshot.data);
       this.applied = ready.snapshot.metadata.index;
       this.snapshotIndex = ready.snapshot.metadata.index;
       this.conf = ready.snapshot.metadata.confState;
     }
     for (const entry of ready.committedEntries) this.applyEntry(entry);
+    if (ready.hardState && ready.hardState.term !== this.term) {
+      // A new term: what the old one had not committed may be truncated, even if the same
+      // node leads again.
+      this.term = ready.hardState.term;
+      this.failUnsettled();
+    }
     for (const state of ready.readStates) {
       const requestId = new TextDecoder().decode(state.context);
       const waiter = this.reads.get(requestId);
@@ -385,7 +404,7 @@ export class RaftDriver {
       this.conf = this.node.applyConfChange(change);
       const envelope = change.context ? envelopeOf(change.context) : undefined;
       const requestId = envelope?.[0];
-      this.options.onConfChange?.(change, this.conf, envelope?.[1]);
+      this.callback(() => this.options.onConfChange?.(change, this.conf, envelope?.[1]));
       if (requestId) this.settle(requestId, this.conf);
       return;
     }
@@ -427,20 +446,59 @@ export class RaftDriver {
     }
   }
 
+  /**
+   * A forwarded request the leader refused or the transport dropped is never answered; nor is
+   * one whose entry a snapshot covered. After a few election timeouts, say so.
+   */
+  private expireWaiters(): void {
+    const error = new NotLeaderError('no answer from the leader in time; retry', 'unknown');
+    for (const waiters of [this.proposals, this.reads] as Map<string, Waiter>[]) {
+      for (const [requestId, waiter] of waiters) {
+        if (waiter.expiresAtTick > this.ticks) continue;
+        waiters.delete(requestId);
+        waiter.reject(error);
+      }
+    }
+  }
+
   private onSoftState(state: SoftState): void {
     const lostLeader = this.leader !== null && state.leader !== this.leader;
     this.leader = state.leader;
     this.role = state.role;
-    if (lostLeader) {
-      // Forwarded proposals and read requests may have died with the old leader's term.
-      const error = new NotLeaderError(
-        'leadership changed before the request was applied; retry',
-        'unknown',
-      );
-      this.failWaiters(this.proposals, error);
-      this.failWaiters(this.reads, error);
+    // Forwarded proposals and read requests may have died with the old leader's term.
+    if (lostLeader) this.failUnsettled();
+    this.callback(() => this.options.onSoftState?.(state));
+  }
+
+  private failUnsettled(): void {
+    // Proposals still queued here never reached the core: nothing of them can commit.
+    const notSent = new NotLeaderError(
+      'leadership changed before the request was sent',
+      'not-applied',
+    );
+    for (const { requestId } of this.queued) {
+      this.proposals.get(requestId)?.reject(notSent);
+      this.proposals.delete(requestId);
     }
-    this.options.onSoftState?.(state);
+    this.queued = [];
+    const error = new NotLeaderError(
+      'leadership changed before the request was applied; retry',
+      'unknown',
+    );
+    this.failWaiters(this.proposals, error);
+    this.failWaiters(this.reads, error);
+  }
+
+  /** A callback of the embedding code must not stop the node (it would again on restart). */
+  private callback(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.log.error(
+        { err: error instanceof Error ? error.message : String(error) },
+        'callback failed',
+      );
+    }
   }
 
   private async maybeSnapshot(): Promise<void> {

@@ -18,6 +18,8 @@ import '../polyfill.js';
 import { randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import { oneLineMessage, SwarmtsError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { createHost } from '../p2p/host.js';
@@ -110,7 +112,11 @@ async function main(): Promise<void> {
       if (change.type === 'removeNode') transport.removePeer(change.nodeId);
       else if (context?.length) {
         known.add(change.nodeId);
-        void transport.addPeer(change.nodeId, [new TextDecoder().decode(context)]);
+        transport
+          .addPeer(change.nodeId, [new TextDecoder().decode(context)])
+          .catch((error: unknown) =>
+            logger.warn({ peer: change.nodeId, err: oneLineMessage(error) }, 'bad member address'),
+          );
       }
     },
   });
@@ -213,6 +219,8 @@ async function handle(
     };
     if (!body.type || !body.nodeId)
       return reply(res, 400, { message: 'type and nodeId are required' });
+    const refusal = memberRequestError(body.nodeId, body.address);
+    if (refusal) return reply(res, 400, { message: refusal });
     const context = body.address ? new TextEncoder().encode(body.address) : undefined;
     const conf = await driver.proposeConfChange({ type: body.type, nodeId: body.nodeId }, context);
     return reply(res, 200, conf);
@@ -275,6 +283,22 @@ async function benchmark(
     p50Ms: at(0.5),
     p99Ms: at(0.99),
   };
+}
+
+/** A bad id or address must be refused before it is committed: every member would apply it. */
+function memberRequestError(nodeId: string, address: string | undefined): string | undefined {
+  try {
+    peerIdFromString(nodeId);
+  } catch {
+    return `nodeId ${nodeId} is not a peer id`;
+  }
+  if (address === undefined) return undefined;
+  try {
+    multiaddr(address);
+  } catch {
+    return `address ${address} is not a multiaddr`;
+  }
+  return undefined;
 }
 
 function statusOf(error: unknown): number {

@@ -1,9 +1,9 @@
 /**
  * `--force-new-cluster`: turns a lone survivor's Raft data into a one-member cluster, for
- * when a quorum of managers is lost for good. Everything this node knows to be committed is
- * kept; entries it holds beyond its commit index are dropped (they were never acknowledged
- * to a client by this node, and without a quorum nobody can say whether they committed).
- * Every other member is recorded as removed, so none of them can rejoin with stale state.
+ * when a quorum of managers is lost for good. Everything in this node's log is kept, not
+ * only what its stored commit index covers: the commit index on disk may lag what this node
+ * applied and acknowledged, and entries that never committed are harmless in a cluster of
+ * one. Every other member is recorded as removed, so none of them can rejoin with stale state.
  */
 import { confState, decodeConfChange, nextConfState } from './confchange.js';
 import { commandOf, type StateMachine } from './driver.js';
@@ -19,7 +19,7 @@ export async function forceNewCluster(
   const { hardState } = storage.initialState();
   if (snapshot.data.length > 0) scratch.restore(snapshot.data);
   let conf = snapshot.metadata.confState;
-  const commit = Math.max(hardState.commit, snapshot.metadata.index);
+  const commit = Math.max(storage.lastIndex(), snapshot.metadata.index);
   if (commit > snapshot.metadata.index) {
     for (const entry of storage.entries(
       snapshot.metadata.index + 1,

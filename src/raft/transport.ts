@@ -84,7 +84,7 @@ export class RaftTransport {
     this.maxQueued = options.maxQueuedMessages ?? 4096;
     this.maxFrameBytes = options.maxFrameBytes ?? 4 * 1024 * 1024;
     this.chunkBytes = Math.min(options.snapshotChunkBytes ?? 1024 * 1024, this.maxFrameBytes - 1);
-    this.maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024 * 1024;
+    this.maxMessageBytes = options.maxMessageBytes ?? 256 * 1024 * 1024;
     this.dialTimeoutMs = options.dialTimeoutMs ?? 2000;
     this.redialBackoffMs = options.redialBackoffMs ?? 100;
     this.now = options.now ?? Date.now;
@@ -201,6 +201,11 @@ export class RaftTransport {
       const stream = await this.options.host.dialProtocol(peerId(peer.id), RAFT_PROTOCOL, {
         signal: AbortSignal.timeout(this.dialTimeoutMs),
       });
+      if (this.stopped || this.outbound.get(peer.id) !== peer) {
+        // The peer was removed (or we stopped) while dialing.
+        stream.abort(new Error('peer removed'));
+        return undefined;
+      }
       peer.stream = stream;
       stream.addEventListener('close', () => {
         if (peer.stream === stream) peer.stream = undefined;
