@@ -137,6 +137,25 @@ describe('three Raft KV nodes as separate processes (real libp2p, real LevelDB)'
     expect((await cluster.status(newcomer)).voters).toHaveLength(3);
   });
 
+  it('adds a member to a young cluster whose only snapshot is the empty bootstrap one', async () => {
+    cluster = await KvCluster.start(3);
+    const leader = await cluster.leader();
+    for (let i = 0; i < 10; i++)
+      expect((await cluster.put(leader, `y${i}`, `${i}`)).status).toBe(200);
+    const newcomer = await cluster.prepare();
+    await cluster.launch(newcomer);
+    const added = await changeMembersRetrying(cluster, 'addLearner', newcomer);
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    // The learner starts from the bootstrap snapshot (no data) and replays the log.
+    await waitUntil(
+      async () =>
+        (await cluster!.status(newcomer)).applied >= (await cluster!.status(leader)).commit,
+      20_000,
+    );
+    expect(newcomer.process).toBeDefined();
+    expect(await cluster.get(newcomer, 'y9')).toMatchObject({ status: 200, body: { value: '9' } });
+  });
+
   it('recovers a lone survivor with --force-new-cluster, keeping its data', async () => {
     cluster = await KvCluster.start(3);
     const leader = await cluster.leader();
