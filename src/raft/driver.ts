@@ -271,13 +271,7 @@ export class RaftDriver {
         submit(requestId);
       } catch (error) {
         waiters.delete(requestId);
-        if (error instanceof ProposalDroppedError || error instanceof ReadIndexDroppedError) {
-          reject(
-            new NotLeaderError(`no leader to take the request (${error.message})`, 'not-applied'),
-          );
-        } else {
-          reject(error);
-        }
+        reject(refusal(error));
         return;
       }
       this.kick();
@@ -304,15 +298,9 @@ export class RaftDriver {
     try {
       this.node.proposeBatch(batch.map((p) => p.data));
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      const refusal =
-        error instanceof ProposalDroppedError
-          ? new NotLeaderError(`no leader to take the request (${reason})`, 'not-applied')
-          : error instanceof Error
-            ? error
-            : new Error(reason);
+      const refused = refusal(error);
       for (const { requestId } of batch) {
-        this.proposals.get(requestId)?.reject(refusal);
+        this.proposals.get(requestId)?.reject(refused);
         this.proposals.delete(requestId);
       }
     }
@@ -526,6 +514,14 @@ export class RaftDriver {
     for (const waiter of waiters.values()) waiter.reject(error);
     waiters.clear();
   }
+}
+
+/** What a caller hears when the core would not take its request: retryable if no leader. */
+function refusal(error: unknown): Error {
+  if (error instanceof ProposalDroppedError || error instanceof ReadIndexDroppedError) {
+    return new NotLeaderError(`no leader to take the request (${error.message})`, 'not-applied');
+  }
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** The state machine command inside a committed normal entry, if it carries one. */

@@ -4,98 +4,86 @@
 
 export abstract class RaftError extends Error {
   abstract readonly code: string;
+
+  constructor(message: string) {
+    super(message);
+    // The subclass's own name ("CompactedError"), for logs and stack traces.
+    this.name = new.target.name;
+  }
 }
 
 /** A proposal was not accepted: no known leader, forwarding disabled, transfer in progress... */
 export class ProposalDroppedError extends RaftError {
-  static override name = 'ProposalDroppedError';
   readonly code = 'ERR_PROPOSAL_DROPPED';
   constructor(readonly reason: string) {
     super(`proposal dropped: ${reason}`);
-    this.name = 'ProposalDroppedError';
   }
 }
 
 /** A membership change the leader refuses (one already pending, removed id, last voter...). */
 export class ConfChangeRefusedError extends RaftError {
-  static override name = 'ConfChangeRefusedError';
   readonly code = 'ERR_CONF_CHANGE_REFUSED';
   constructor(readonly reason: string) {
     super(`configuration change refused: ${reason}`);
-    this.name = 'ConfChangeRefusedError';
   }
 }
 
 /** A ReadIndex request could not be started (no known leader). */
 export class ReadIndexDroppedError extends RaftError {
-  static override name = 'ReadIndexDroppedError';
   readonly code = 'ERR_READ_INDEX_DROPPED';
   constructor(readonly reason: string) {
     super(`read index dropped: ${reason}`);
-    this.name = 'ReadIndexDroppedError';
   }
 }
 
 /** A leadership transfer that cannot be started (unknown target, learner, no leader). */
 export class LeaderTransferRefusedError extends RaftError {
-  static override name = 'LeaderTransferRefusedError';
   readonly code = 'ERR_LEADER_TRANSFER_REFUSED';
   constructor(readonly reason: string) {
     super(`leadership transfer refused: ${reason}`);
-    this.name = 'LeaderTransferRefusedError';
   }
 }
 
 /** Storage: the requested index was compacted away. */
 export class CompactedError extends RaftError {
-  static override name = 'CompactedError';
   readonly code = 'ERR_COMPACTED';
   constructor(readonly index: number) {
     super(`log index ${index} is compacted`);
-    this.name = 'CompactedError';
   }
 }
 
 /** Storage: the requested index is beyond the last entry. */
 export class UnavailableError extends RaftError {
-  static override name = 'UnavailableError';
   readonly code = 'ERR_UNAVAILABLE';
   constructor(readonly index: number) {
     super(`log index ${index} is unavailable`);
-    this.name = 'UnavailableError';
   }
 }
 
 /** Storage: a snapshot is being prepared; the leader retries later. */
 export class SnapshotTemporarilyUnavailableError extends RaftError {
-  static override name = 'SnapshotTemporarilyUnavailableError';
   readonly code = 'ERR_SNAPSHOT_TEMPORARILY_UNAVAILABLE';
   constructor() {
     super('snapshot is temporarily unavailable');
-    this.name = 'SnapshotTemporarilyUnavailableError';
   }
 }
 
 /** Storage: a snapshot older than the one already held was offered. */
 export class SnapshotOutOfDateError extends RaftError {
-  static override name = 'SnapshotOutOfDateError';
   readonly code = 'ERR_SNAPSHOT_OUT_OF_DATE';
   constructor(
     readonly index: number,
     readonly current: number,
   ) {
     super(`snapshot at ${index} is older than the current one at ${current}`);
-    this.name = 'SnapshotOutOfDateError';
   }
 }
 
 /** Invalid options given to the core. */
 export class RaftConfigError extends RaftError {
-  static override name = 'RaftConfigError';
   readonly code = 'ERR_RAFT_CONFIG';
   constructor(message: string) {
     super(message);
-    this.name = 'RaftConfigError';
   }
 }
 
@@ -104,10 +92,8 @@ export class RaftConfigError extends RaftError {
  * committed entry, an illegal role transition). Always a bug: fail loudly.
  */
 export class RaftInvariantError extends RaftError {
-  static override name = 'RaftInvariantError';
   readonly code = 'ERR_RAFT_INVARIANT';
   constructor(message: string) {
     super(message);
-    this.name = 'RaftInvariantError';
   }
 }
