@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { oneLineMessage } from '../errors.js';
 import { DockerRuntime } from '../runtime/index.js';
 import { SWARMTS_VERSION } from '../version.js';
+import { agentCommand } from './commands/agent.js';
 import { versionCommand } from './commands/version.js';
 import type { CliIo } from './io.js';
 
@@ -28,6 +29,7 @@ export function buildProgram(deps: CliDeps): Command {
       outputError: () => {},
     });
 
+  agentCommand(program, { io: deps.io });
   versionCommand(program, {
     io: deps.io,
     runtime: deps.runtime ?? ((dockerHost) => new DockerRuntime(dockerHost ? { dockerHost } : {})),

@@ -1,9 +1,11 @@
 /**
- * The libp2p host every agent runs: TCP, noise, yamux, a private network, identify and ping.
+ * The libp2p host every agent runs: TCP, noise, yamux, a private network, identify, ping and
+ * gossipsub.
  * Protocols (raft, dispatcher, gossip) register their handlers on the host it returns.
  */
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
+import { type GossipSub, gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import type { PrivateKey } from '@libp2p/interface';
 import { ping } from '@libp2p/ping';
@@ -30,6 +32,7 @@ export interface HostOptions {
 export type Host = Libp2p<{
   identify: ReturnType<ReturnType<typeof identify>>;
   ping: ReturnType<ReturnType<typeof ping>>;
+  pubsub: GossipSub;
 }>;
 
 export async function createHost(options: HostOptions): Promise<Host> {
@@ -46,6 +49,17 @@ export async function createHost(options: HostOptions): Promise<Host> {
       psk: swarmKeyFromSecret(options.networkSecret),
       timeout: options.handshakeTimeoutMs ?? 2000,
     }),
-    services: { identify: identify(), ping: ping() },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      // Own messages go to every subscribed peer (not only the mesh), so a heartbeat reaches
+      // every manager in one hop; publishing before any peer is known is not an error.
+      pubsub: gossipsub({
+        floodPublish: true,
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        emitSelf: false,
+      }),
+    },
   });
 }

@@ -1,0 +1,472 @@
+/**
+ * The agent: one per machine. It keeps the node's identity, serves the control API on its
+ * unix socket, and — once the node is in a swarm (init or join) — runs a ClusterNode. Init,
+ * join and leave are serialized: one membership change of this node at a time.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm, stat } from 'node:fs/promises';
+import { arch, cpus, platform, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { multiaddr } from '@multiformats/multiaddr';
+import { NoLeaderError, NotInSwarmError, NotManagerError } from '../api/errors.js';
+import { Router } from '../api/router.js';
+import { type AgentControl, controlRoutes } from '../api/routes.js';
+import type { InitRequest, JoinApiRequest } from '../api/schemas.js';
+import { ApiServer } from '../api/server.js';
+import type { ApiRequest, ApiResponse } from '../api/types.js';
+import { InvalidArgumentError, oneLineMessage, SwarmtsError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ControlApi } from '../manager/controlapi.js';
+import type { Manager } from '../manager/manager.js';
+import { joinResponse } from '../manager/wire.js';
+import { openChannel } from '../p2p/channel.js';
+import { createHost, type Host } from '../p2p/host.js';
+import { IDENTITY_FILE, type Identity, loadOrCreateIdentity } from '../p2p/identity.js';
+import { hostPortOf } from '../p2p/multiaddrs.js';
+import { JOIN_PROTOCOL } from '../p2p/protocols.js';
+import { DockerRuntime } from '../runtime/index.js';
+import type { ClusterStore } from '../state/index.js';
+import type { NodeDescription } from '../state/types.js';
+import { SWARMTS_VERSION } from '../version.js';
+import {
+  DEFAULT_PORT,
+  defaultAdvertiseIp,
+  type HostPort,
+  parseHostPort,
+  tcpMultiaddr,
+} from './addresses.js';
+import { ClusterNode, p2pAddrs } from './cluster-node.js';
+import { describeNode } from './description.js';
+import { forwardToLeader, serveForwardedRequests } from './forwarding.js';
+import {
+  readSwarmState,
+  removeSwarmState,
+  type SwarmState,
+  writeSwarmState,
+} from './swarm-state.js';
+import { newNetworkKey, parseJoinToken } from './tokens.js';
+
+export interface AgentOptions {
+  dataDir: string;
+  /** host:port to listen on for other nodes. Default 0.0.0.0:4377. */
+  listenAddr: string;
+  advertiseAddr?: string;
+  socketPath: string;
+  dockerHost?: string;
+  hostname?: string;
+  logger: Logger;
+  heartbeatIntervalMs?: number;
+  tickMs?: number;
+  /** How long `join` waits for the private-network handshake and the managers' answer. */
+  joinTimeoutMs?: number;
+}
+
+const ALREADY_IN_SWARM =
+  'This node is already part of a swarm. Use "swarmts leave" to leave this swarm and join another one.';
+
+export class Agent implements AgentControl {
+  private node: ClusterNode | undefined;
+  private state: SwarmState | undefined;
+  private description: NodeDescription | undefined;
+  private readonly api: ApiServer;
+  private readonly runtime: DockerRuntime;
+  private serial: Promise<unknown> = Promise.resolve();
+  private log: Logger;
+
+  private constructor(
+    private readonly options: AgentOptions,
+    private identity: Identity,
+  ) {
+    this.log = options.logger.child({ node: identity.nodeId });
+    this.runtime = new DockerRuntime(options.dockerHost ? { dockerHost: options.dockerHost } : {});
+    this.api = new ApiServer({
+      socketPath: options.socketPath,
+      router: new Router(controlRoutes(this)),
+      forwardWrite: () => this.forwardWrite(),
+      logger: this.log,
+    });
+  }
+
+  static async start(options: AgentOptions): Promise<Agent> {
+    const identity = await loadOrCreateIdentity(options.dataDir);
+    const agent = new Agent(options, identity);
+    await agent.boot();
+    return agent;
+  }
+
+  get nodeId(): string {
+    return this.identity.nodeId;
+  }
+
+  private async boot(): Promise<void> {
+    this.state = await readSwarmState(this.options.dataDir);
+    this.description = await describeNode(this.runtime, this.options.hostname, this.log);
+    if (this.state) {
+      const state = this.state;
+      const host = await this.createHost(state);
+      const manager = await hasRaftData(this.options.dataDir);
+      this.node = await this.startNode(host, state, { manager });
+      this.log.info({ manager }, 'rejoined the swarm');
+    }
+    await this.api.start();
+    this.log.info({ socket: this.options.socketPath }, 'agent ready');
+  }
+
+  async stop(): Promise<void> {
+    await this.api.stop();
+    await this.node?.stop();
+    this.node = undefined;
+  }
+
+  // ---- AgentControl ------------------------------------------------------------------
+
+  version() {
+    return {
+      Platform: { Name: 'swarmts' },
+      Components: [{ Name: 'swarmts agent', Version: SWARMTS_VERSION }],
+      Version: SWARMTS_VERSION,
+      ApiVersion: '1.41',
+      MinAPIVersion: '1.24',
+      Os: platform(),
+      Arch: arch() === 'x64' ? 'amd64' : arch(),
+      KernelVersion: release(),
+    };
+  }
+
+  async info() {
+    const manager = this.node?.manager;
+    const store = manager?.store;
+    const nodes = store?.listNodes() ?? [];
+    return {
+      ID: this.identity.nodeId,
+      Name: this.description?.Hostname,
+      ServerVersion: SWARMTS_VERSION,
+      OperatingSystem: platform(),
+      Architecture: this.description?.Platform.Architecture ?? arch(),
+      NCPU: cpus().length,
+      MemTotal: totalmem(),
+      Swarm: {
+        NodeID: this.state ? this.identity.nodeId : '',
+        NodeAddr: this.state?.advertiseAddr ?? '',
+        LocalNodeState: this.state ? 'active' : 'inactive',
+        ControlAvailable: manager !== undefined,
+        Error: '',
+        RemoteManagers: (this.node?.knownManagers ?? []).map((m) => ({
+          NodeID: m.id,
+          Addr: hostPortOf(m.addrs) ?? '',
+        })),
+        ...(manager
+          ? {
+              Nodes: nodes.length,
+              Managers: nodes.filter((n) => n.Role === 'manager').length,
+              Cluster: store?.getCluster()
+                ? { ID: store.getCluster()?.ID, Version: store.getCluster()?.Version }
+                : undefined,
+              RaftLeader: manager.consensus.status().leader,
+            }
+          : {}),
+      },
+    };
+  }
+
+  init(request: InitRequest): Promise<string> {
+    return this.serialize(async () => {
+      if (this.state) {
+        if (!request.ForceNewCluster) throw new SwarmtsError('unavailable', ALREADY_IN_SWARM);
+        return this.forceNewCluster();
+      }
+      const listen = parseHostPort(
+        request.ListenAddr ?? this.options.listenAddr,
+        DEFAULT_PORT,
+        'listen address',
+      );
+      const state: SwarmState = {
+        version: 1,
+        clusterId: randomId(),
+        networkKey: Buffer.from(newNetworkKey(randomBytes)).toString('hex'),
+        listenAddr: `${listen.host}:${listen.port}`,
+        advertiseAddr: this.advertiseIp(request.AdvertiseAddr, listen),
+        managers: [],
+      };
+      const host = await this.createHost(state);
+      state.managers = [{ id: this.identity.nodeId, addrs: p2pAddrs(host, state, this.nodeId) }];
+      await writeSwarmState(this.options.dataDir, state);
+      this.state = state;
+      this.node = await this.startNode(host, state, { manager: true, bootstrap: true });
+      const manager = this.node.manager;
+      if (!manager) throw new SwarmtsError('internal', 'the manager did not start');
+      await waitForStore(
+        manager.store,
+        (s) => s.getCluster() !== undefined && s.getNode(this.nodeId) !== undefined,
+        15_000,
+      );
+      this.log.info({ clusterId: state.clusterId }, 'initialized a new swarm');
+      return this.identity.nodeId;
+    });
+  }
+
+  join(request: JoinApiRequest): Promise<void> {
+    return this.serialize(async () => {
+      if (this.state) throw new SwarmtsError('unavailable', ALREADY_IN_SWARM);
+      const token = parseJoinToken(request.JoinToken);
+      const listen = parseHostPort(
+        request.ListenAddr ?? this.options.listenAddr,
+        DEFAULT_PORT,
+        'listen address',
+      );
+      const remotes = request.RemoteAddrs.map((r) => parseHostPort(r, DEFAULT_PORT, 'manager'));
+      const state: SwarmState = {
+        version: 1,
+        clusterId: '',
+        networkKey: Buffer.from(token.networkKey).toString('hex'),
+        listenAddr: `${listen.host}:${listen.port}`,
+        advertiseAddr: this.advertiseIp(request.AdvertiseAddr, listen),
+        managers: [],
+      };
+      const host = await this.createHost(state);
+      try {
+        const answer = await this.askToJoin(host, state, remotes, token.roleSecret);
+        state.clusterId = answer.clusterId;
+        state.managers = answer.managers;
+        await writeSwarmState(this.options.dataDir, state);
+        this.state = state;
+        this.node = await this.startNode(host, state, { manager: answer.role === 'manager' });
+        this.log.info({ role: answer.role, clusterId: state.clusterId }, 'joined the swarm');
+        if (answer.role === 'manager' && this.node.manager) {
+          // Return once this manager has the swarm's state, so the next command works here.
+          await waitForStore(this.node.manager.store, (s) => s.getCluster() !== undefined, 20_000);
+        }
+      } catch (error) {
+        if (!this.state) {
+          try {
+            await host.stop();
+          } catch {
+            // the join failed already; a host that does not stop cleanly changes nothing
+          }
+        }
+        throw error;
+      }
+    });
+  }
+
+  leave(force: boolean): Promise<void> {
+    return this.serialize(async () => {
+      const node = this.node;
+      if (!node || !this.state) throw new NotInSwarmError();
+      if (node.manager && !force) {
+        const voters = node.manager.consensus.status().conf.voters;
+        throw new SwarmtsError(
+          'unavailable',
+          voters.length <= 1
+            ? 'You are attempting to leave the swarm on a node that is its last manager: the swarm and all its state would be lost. Use --force to do it anyway.'
+            : `You are attempting to leave the swarm on a node that is participating as a manager (${voters.length} managers). Demote it first (swarmts node demote), or use --force to leave anyway: the swarm then counts it as an unreachable manager.`,
+        );
+      }
+      await this.wipe('left the swarm');
+    });
+  }
+
+  controlApi(): ControlApi {
+    if (!this.node) throw new NotInSwarmError();
+    const manager = this.node.manager;
+    if (!manager) throw new NotManagerError();
+    return manager.controlApi;
+  }
+
+  // ---- internals ---------------------------------------------------------------------
+
+  private forwardWrite(): ((request: ApiRequest) => Promise<ApiResponse>) | undefined {
+    const node = this.node;
+    if (!node) throw new NotInSwarmError();
+    const manager = node.manager;
+    if (!manager) throw new NotManagerError();
+    if (manager.consensus.isLeader()) return undefined;
+    const leader = manager.consensus.status().leader;
+    if (!leader) throw new NoLeaderError();
+    return (request) => forwardToLeader(node.host, leader, request);
+  }
+
+  private async startNode(
+    host: Host,
+    state: SwarmState,
+    role: { manager: boolean; bootstrap?: boolean; forceNewCluster?: boolean },
+  ): Promise<ClusterNode> {
+    const node = await ClusterNode.start({
+      host,
+      nodeId: this.identity.nodeId,
+      dataDir: this.options.dataDir,
+      state,
+      description:
+        this.description ?? (await describeNode(undefined, this.options.hostname, this.log)),
+      manager: role.manager,
+      bootstrap: role.bootstrap ?? false,
+      forceNewCluster: role.forceNewCluster ?? false,
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 500,
+      ...(this.options.tickMs ? { tickMs: this.options.tickMs } : {}),
+      onManagers: (managers) => {
+        if (!this.state) return;
+        this.state = { ...this.state, managers };
+        writeSwarmState(this.options.dataDir, this.state).catch((error: unknown) =>
+          this.log.warn({ err: oneLineMessage(error) }, 'cannot save the managers list'),
+        );
+      },
+      onRemoved: () => {
+        void this.serialize(() => this.wipe('removed from the swarm')).catch(() => {});
+      },
+      logger: this.log,
+    });
+    await serveForwardedRequests(
+      host,
+      (peer) => isVoter(node.manager, peer),
+      (request) => this.api.handle(request, { forwarded: true }),
+      this.log,
+    );
+    return node;
+  }
+
+  private async forceNewCluster(): Promise<string> {
+    const state = this.state;
+    if (!state || !(await hasRaftData(this.options.dataDir))) {
+      throw new InvalidArgumentError('--force-new-cluster needs a manager node of a swarm');
+    }
+    await this.node?.stop();
+    const host = await this.createHost(state);
+    this.node = await this.startNode(host, state, { manager: true, forceNewCluster: true });
+    this.log.warn({}, 'forced a new cluster from this manager');
+    return this.identity.nodeId;
+  }
+
+  /** Leaves for good: stops, then forgets the swarm and this identity (a rejoin is new). */
+  private async wipe(reason: string): Promise<void> {
+    await this.node?.stop();
+    this.node = undefined;
+    this.state = undefined;
+    await removeSwarmState(this.options.dataDir);
+    await rm(join(this.options.dataDir, 'raft'), { recursive: true, force: true });
+    await rm(join(this.options.dataDir, IDENTITY_FILE), { force: true });
+    this.identity = await loadOrCreateIdentity(this.options.dataDir);
+    this.log = this.options.logger.child({ node: this.identity.nodeId });
+    this.log.info({ reason }, 'this node is no longer in a swarm');
+  }
+
+  private async askToJoin(
+    host: Host,
+    state: SwarmState,
+    remotes: HostPort[],
+    roleSecret: Uint8Array,
+  ) {
+    // Under 3 s in all: a wrong network key never finishes the handshake (2 s pnet timeout).
+    const timeoutMs = this.options.joinTimeoutMs ?? 2500;
+    const failures: string[] = [];
+    for (const remote of remotes) {
+      let channel: Awaited<ReturnType<typeof openChannel>>;
+      try {
+        channel = await openChannel(
+          host,
+          multiaddr(tcpMultiaddr(remote)),
+          JOIN_PROTOCOL,
+          AbortSignal.timeout(timeoutMs),
+        );
+      } catch (error) {
+        failures.push(`${remote.host}:${remote.port}: ${oneLineMessage(error)}`);
+        continue;
+      }
+      try {
+        await channel.send({
+          roleSecret,
+          description: this.description,
+          addr: state.advertiseAddr,
+          p2pAddrs: p2pAddrs(host, state, this.nodeId),
+        });
+        const reply = joinResponse.safeParse(
+          await withTimeout(channel.next(), 30_000, 'the manager did not answer the join'),
+        );
+        if (!reply.success) throw new SwarmtsError('unavailable', 'the manager sent a bad answer');
+        if (!reply.data.ok) throw new InvalidArgumentError(reply.data.message);
+        return reply.data;
+      } finally {
+        await channel.close();
+      }
+    }
+    this.log.warn({ failures }, 'join failed');
+    throw new SwarmtsError('unavailable', 'invalid join token or unreachable manager');
+  }
+
+  private async createHost(state: SwarmState): Promise<Host> {
+    const listen = parseHostPort(state.listenAddr, DEFAULT_PORT, 'listen address');
+    try {
+      return await createHost({
+        privateKey: this.identity.privateKey,
+        networkSecret: Buffer.from(state.networkKey, 'hex'),
+        listen: [tcpMultiaddr(listen)],
+        announce: [tcpMultiaddr({ host: state.advertiseAddr, port: listen.port })],
+      });
+    } catch (error) {
+      throw new SwarmtsError(
+        'unavailable',
+        `cannot listen on ${state.listenAddr}: ${oneLineMessage(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  private advertiseIp(requested: string | undefined, listen: HostPort): string {
+    const text = requested ?? this.options.advertiseAddr;
+    if (text) return parseHostPort(text, listen.port, 'advertise address').host;
+    if (listen.host !== '0.0.0.0' && listen.host !== '::') return listen.host;
+    return defaultAdvertiseIp();
+  }
+
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(work, work);
+    this.serial = run.catch(() => {});
+    return run;
+  }
+}
+
+function isVoter(manager: Manager | undefined, peer: string): boolean {
+  return manager?.membership.voters.includes(peer) ?? false;
+}
+
+async function hasRaftData(dataDir: string): Promise<boolean> {
+  return stat(join(dataDir, 'raft')).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A Docker-like 25-character lowercase id. */
+function randomId(): string {
+  const alphabet = '0123456789abcdefghijklmnopqrstuvwxyz';
+  return [...randomBytes(25)].map((b) => alphabet[b % 36]).join('');
+}
+
+function waitForStore(
+  store: ClusterStore,
+  ready: (store: ClusterStore) => boolean,
+  timeoutMs: number,
+): Promise<void> {
+  if (ready(store)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unwatch();
+      reject(new SwarmtsError('unavailable', 'timed out waiting for the swarm state'));
+    }, timeoutMs);
+    const unwatch = store.watch(() => {
+      if (!ready(store)) return;
+      clearTimeout(timer);
+      unwatch();
+      resolve();
+    });
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SwarmtsError('unavailable', message)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

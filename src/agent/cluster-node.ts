@@ -1,0 +1,250 @@
+/**
+ * A node in a swarm: its libp2p host in the private network, its heartbeats, its session
+ * with the leader, and — when it is a manager — its Manager. The node's own Node object
+ * (from the session, or from its store when it leads) decides whether the Manager runs:
+ * asked to be a manager → start Raft (it is then added as a learner and promoted); demoted
+ * and out of the Raft group → stop Raft and delete its data.
+ */
+import { freemem, loadavg } from 'node:os';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+import { oneLineMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import { managerAddresses } from '../manager/join.js';
+import { Manager } from '../manager/manager.js';
+import type { ManagerAddress, SessionHello, SessionNode } from '../manager/wire.js';
+import { HeartbeatPublisher, listenForHeartbeats } from '../p2p/heartbeat.js';
+import type { Host } from '../p2p/host.js';
+import type { NodeDescription } from '../state/types.js';
+import { SessionClient } from './session.js';
+import type { SwarmState } from './swarm-state.js';
+
+export interface ClusterNodeOptions {
+  host: Host;
+  nodeId: string;
+  dataDir: string;
+  state: SwarmState;
+  description: NodeDescription;
+  /** Run a Manager from the start (init, a manager's join or restart). */
+  manager: boolean;
+  bootstrap?: boolean;
+  forceNewCluster?: boolean;
+  heartbeatIntervalMs: number;
+  tickMs?: number;
+  electionTicks?: number;
+  /** The managers' list changed: persist it. */
+  onManagers: (managers: ManagerAddress[]) => void;
+  /** The swarm removed this node. */
+  onRemoved: () => void;
+  /** A Manager started or stopped on this node. */
+  onManagerChange?: (manager: Manager | undefined) => void;
+  logger: Logger;
+}
+
+export class ClusterNode {
+  manager: Manager | undefined;
+  private readonly publisher: HeartbeatPublisher;
+  private readonly session: SessionClient;
+  private stopListening: (() => void) | undefined;
+  private unwatchOwn: (() => void) | undefined;
+  private keeper: NodeJS.Timeout | undefined;
+  private managers: ManagerAddress[];
+  private roleChange: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly log: Logger;
+
+  private constructor(readonly options: ClusterNodeOptions) {
+    this.log = options.logger;
+    this.managers = options.state.managers;
+    this.publisher = new HeartbeatPublisher({
+      host: options.host,
+      nodeId: options.nodeId,
+      intervalMs: options.heartbeatIntervalMs,
+      firstSeq: Date.now(),
+      describe: () => ({
+        resources: {
+          nanoCpus: options.description.Resources.NanoCPUs,
+          memoryBytes: options.description.Resources.MemoryBytes,
+        },
+        load: { load1: loadavg()[0] ?? 0, memoryFreeBytes: freemem() },
+        tasks: {},
+      }),
+      onPublish: (heartbeat) => this.manager?.heartbeat(heartbeat.node, heartbeat.seq),
+      logger: this.log,
+    });
+    this.session = new SessionClient({
+      host: options.host,
+      selfId: options.nodeId,
+      hello: () => this.hello(),
+      managers: () => this.candidateManagers(),
+      onNode: (node) => this.onOwnNode(node),
+      onManagers: (managers) => this.setManagers(managers),
+      onRemoved: () => setImmediate(() => options.onRemoved()),
+      leadsItself: () => this.manager?.consensus.isLeader() ?? false,
+      logger: this.log,
+    });
+  }
+
+  static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
+    const node = new ClusterNode(options);
+    await node.run();
+    return node;
+  }
+
+  get host(): Host {
+    return this.options.host;
+  }
+
+  get knownManagers(): readonly ManagerAddress[] {
+    return this.managers;
+  }
+
+  get sessionLeader(): string | undefined {
+    return this.session.connectedTo;
+  }
+
+  private async run(): Promise<void> {
+    for (const m of this.managers) await this.remember(m);
+    if (this.options.manager) {
+      await this.startManager(this.options.bootstrap ?? false, this.options.forceNewCluster);
+    }
+    this.stopListening = listenForHeartbeats(
+      this.options.host,
+      (heartbeat) => this.manager?.heartbeat(heartbeat.node, heartbeat.seq),
+      this.log,
+    );
+    this.publisher.start();
+    this.session.start();
+    this.keepConnected();
+    this.keeper = setInterval(() => this.keepConnected(), 1000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.keeper);
+    this.publisher.stop();
+    this.stopListening?.();
+    await this.session.stop();
+    await this.roleChange;
+    this.unwatchOwn?.();
+    await this.manager?.stop();
+    await this.options.host.stop();
+  }
+
+  private hello(): SessionHello {
+    return {
+      t: 'hello',
+      description: this.options.description,
+      addr: this.options.state.advertiseAddr,
+      p2pAddrs: p2pAddrs(this.options.host, this.options.state, this.options.nodeId),
+    };
+  }
+
+  private async startManager(bootstrap: boolean, forceNewCluster = false): Promise<void> {
+    const manager = await Manager.start({
+      host: this.options.host,
+      nodeId: this.options.nodeId,
+      dataDir: this.options.dataDir,
+      clusterId: this.options.state.clusterId,
+      networkKey: Buffer.from(this.options.state.networkKey, 'hex'),
+      bootstrap,
+      forceNewCluster,
+      seedManagers: this.managers,
+      self: () => {
+        const hello = this.hello();
+        return { description: hello.description, addr: hello.addr, p2pAddrs: hello.p2pAddrs };
+      },
+      logger: this.log,
+      ...(this.options.tickMs ? { tickMs: this.options.tickMs } : {}),
+      ...(this.options.electionTicks ? { electionTicks: this.options.electionTicks } : {}),
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+    });
+    this.manager = manager;
+    // While it leads, a manager has no session with anyone: its own store tells it.
+    this.unwatchOwn = manager.store.watch((event) => {
+      if (event.kind === 'node' && event.object.ID === this.options.nodeId) {
+        this.onOwnNode(event.object);
+      }
+    });
+    this.options.onManagerChange?.(manager);
+    this.log.info({ bootstrap }, 'manager started');
+  }
+
+  private onOwnNode(
+    node: Pick<SessionNode, 'Role'> & { Spec: Pick<SessionNode['Spec'], 'Role'> },
+  ): void {
+    this.roleChange = this.roleChange.then(async () => {
+      if (this.stopped) return;
+      try {
+        if (node.Spec.Role === 'manager' && !this.manager) {
+          await this.startManager(false);
+        } else if (node.Spec.Role === 'worker' && node.Role === 'worker' && this.manager) {
+          // Role is what the leader records once the removal from the Raft group has
+          // committed; this node may never see that commit itself, so it trusts the record.
+          const manager = this.manager;
+          this.manager = undefined;
+          this.unwatchOwn?.();
+          this.options.onManagerChange?.(undefined);
+          await manager.destroy();
+          this.log.info({}, 'demoted: this node left the raft group and is a worker now');
+        }
+      } catch (error) {
+        this.log.error({ err: oneLineMessage(error) }, 'role change failed');
+      }
+    });
+  }
+
+  /** Whom to ask for a session: the managers we were told of, and those our store knows. */
+  private candidateManagers(): ManagerAddress[] {
+    const fromStore = this.manager ? managerAddresses(this.manager.store.listNodes()) : [];
+    return [...this.managers, ...fromStore];
+  }
+
+  private setManagers(managers: ManagerAddress[]): void {
+    if (JSON.stringify(managers) === JSON.stringify(this.managers)) return;
+    this.managers = managers;
+    for (const m of managers) void this.remember(m);
+    this.options.onManagers(managers);
+  }
+
+  private async remember(manager: ManagerAddress): Promise<void> {
+    if (manager.id === this.options.nodeId) return;
+    try {
+      await this.options.host.peerStore.merge(peerIdFromString(manager.id), {
+        multiaddrs: manager.addrs.map((a) => multiaddr(a)),
+      });
+    } catch (error) {
+      this.log.warn({ peer: manager.id, err: oneLineMessage(error) }, 'bad manager address');
+    }
+  }
+
+  /**
+   * Every agent stays connected to every manager, so its heartbeats reach each manager's
+   * failure detector directly: a new leader then already knows who is alive.
+   */
+  private keepConnected(): void {
+    if (this.stopped) return;
+    for (const m of this.managers) {
+      if (m.id === this.options.nodeId) continue;
+      const peer = peerIdFromString(m.id);
+      if (this.options.host.getConnections(peer).length > 0) continue;
+      this.options.host
+        .dial(peer, { signal: AbortSignal.timeout(2000) })
+        .catch((error: unknown) =>
+          this.log.debug({ peer: m.id, err: oneLineMessage(error) }, 'manager not reachable'),
+        );
+    }
+  }
+}
+
+/** The multiaddrs others should dial: the advertise address on the port we listen on. */
+export function p2pAddrs(host: Host, state: SwarmState, nodeId: string): string[] {
+  const port = state.listenAddr.split(':').pop();
+  return [`/ip4/${state.advertiseAddr}/tcp/${port}/p2p/${nodeId}`].concat(
+    host
+      .getMultiaddrs()
+      .map(String)
+      .filter((a) => a.startsWith(`/ip4/${state.advertiseAddr}/`) && !a.includes('/p2p/')),
+  );
+}

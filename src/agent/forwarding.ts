@@ -1,0 +1,85 @@
+/**
+ * Control API writes sent to a follower manager run on the leader: the follower passes the
+ * request over /swarmts/control/1 and relays the answer, so every rule that needs the
+ * leader's view (quorum, reachability) is checked in one place. Only managers may forward.
+ */
+import { peerIdFromString } from '@libp2p/peer-id';
+import { z } from 'zod';
+import type { ApiRequest, ApiResponse } from '../api/types.js';
+import { oneLineMessage, SwarmtsError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { call, serveCalls } from '../p2p/channel.js';
+import type { Host } from '../p2p/host.js';
+import { CONTROL_PROTOCOL } from '../p2p/protocols.js';
+
+const forwardedRequest = z.object({
+  method: z.string().max(16),
+  path: z.string().max(4096),
+  query: z.string().max(16384),
+  body: z.unknown(),
+});
+
+const forwardedResponse = z.object({
+  status: z.number().int(),
+  body: z.unknown(),
+  text: z.boolean().optional(),
+});
+
+const FORWARD_TIMEOUT_MS = 60_000;
+
+export async function forwardToLeader(
+  host: Host,
+  leaderId: string,
+  request: ApiRequest,
+): Promise<ApiResponse> {
+  const { response } = await call(
+    host,
+    peerIdFromString(leaderId),
+    CONTROL_PROTOCOL,
+    {
+      method: request.method,
+      path: request.path,
+      query: request.query.toString(),
+      body: request.body ?? null,
+    },
+    AbortSignal.timeout(FORWARD_TIMEOUT_MS),
+  ).catch((error: unknown) => {
+    throw new SwarmtsError(
+      'unavailable',
+      `cannot reach the swarm's leader to run this request (${oneLineMessage(error)}); retry in a few seconds`,
+      { cause: error },
+    );
+  });
+  const parsed = forwardedResponse.parse(response);
+  return {
+    status: parsed.status,
+    ...(parsed.body === null || parsed.body === undefined ? {} : { body: parsed.body }),
+    ...(parsed.text ? { text: true } : {}),
+  };
+}
+
+export async function serveForwardedRequests(
+  host: Host,
+  isManager: (peer: string) => boolean,
+  handle: (request: ApiRequest) => Promise<ApiResponse>,
+  logger: Logger,
+): Promise<void> {
+  await serveCalls(
+    host,
+    CONTROL_PROTOCOL,
+    async (raw, peer) => {
+      if (!isManager(peer)) return { status: 403, body: { message: 'only managers may forward' } };
+      const parsed = forwardedRequest.safeParse(raw);
+      if (!parsed.success) return { status: 400, body: { message: 'malformed forwarded request' } };
+      const { method, path, query, body } = parsed.data;
+      const response = await handle({
+        method,
+        path,
+        query: new URLSearchParams(query),
+        body: body ?? undefined,
+      });
+      return { status: response.status, body: response.body ?? null, text: response.text ?? false };
+    },
+    logger,
+  );
+}

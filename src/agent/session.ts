@@ -1,0 +1,162 @@
+/**
+ * The agent's side of its session with the leader (/swarmts/dispatcher/1): it tries the
+ * leader it last heard of, then every known manager; a manager that is not the leader
+ * redirects it. While the session lasts, the leader pushes this node's own Node object and
+ * the managers' addresses. When it breaks (leader lost, network cut) the agent tries again
+ * after a short pause; everything the node runs keeps running meanwhile.
+ */
+import type { PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
+import { oneLineMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import {
+  type ManagerAddress,
+  type SessionHello,
+  type SessionNode,
+  sessionMessage,
+} from '../manager/wire.js';
+import { type Channel, openChannel } from '../p2p/channel.js';
+import type { Host } from '../p2p/host.js';
+import { DISPATCHER_PROTOCOL } from '../p2p/protocols.js';
+
+export interface SessionClientOptions {
+  host: Host;
+  selfId: string;
+  hello: () => SessionHello;
+  managers: () => readonly ManagerAddress[];
+  onNode: (node: SessionNode) => void;
+  onManagers: (managers: ManagerAddress[]) => void;
+  onRemoved: () => void;
+  /** This node leads: it has no one to hold a session with (its store tells it). */
+  leadsItself: () => boolean;
+  logger: Logger;
+  retryMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export class SessionClient {
+  private stopped = false;
+  private channel: Channel | undefined;
+  private leaderHint: ManagerAddress | undefined;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly log: Logger;
+  connectedTo: string | undefined;
+
+  constructor(private readonly options: SessionClientOptions) {
+    this.log = options.logger.child({ component: 'session' });
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.channel?.abort('agent stopping');
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const candidates = this.options.leadsItself() ? [] : this.candidates();
+      for (const target of candidates) {
+        if (this.stopped) return;
+        const ended = await this.attempt(target);
+        if (ended === 'removed') return;
+        if (ended === 'served') break;
+      }
+      await this.pause(this.options.retryMs ?? 500);
+    }
+  }
+
+  private candidates(): ManagerAddress[] {
+    const all = [...(this.leaderHint ? [this.leaderHint] : []), ...this.options.managers()];
+    const seen = new Set<string>();
+    return all.filter((m) => {
+      if (m.id === this.options.selfId || seen.has(m.id)) return false;
+      seen.add(m.id);
+      return true;
+    });
+  }
+
+  /** One session attempt; says how it ended. */
+  private async attempt(target: ManagerAddress): Promise<'failed' | 'served' | 'removed'> {
+    let peer: PeerId;
+    try {
+      peer = peerIdFromString(target.id);
+      await this.options.host.peerStore.merge(peer, {
+        multiaddrs: target.addrs.map((a) => multiaddr(a)),
+      });
+    } catch {
+      return 'failed';
+    }
+    let channel: Channel;
+    try {
+      channel = await openChannel(
+        this.options.host,
+        peer,
+        DISPATCHER_PROTOCOL,
+        AbortSignal.timeout(this.options.connectTimeoutMs ?? 2000),
+      );
+    } catch (error) {
+      this.log.debug({ peer: target.id, err: oneLineMessage(error) }, 'manager unreachable');
+      return 'failed';
+    }
+    this.channel = channel;
+    let served = false;
+    try {
+      await channel.send(this.options.hello());
+      for await (const raw of channel.receive()) {
+        const parsed = sessionMessage.safeParse(raw);
+        if (!parsed.success) throw new Error('bad session message');
+        const message = parsed.data;
+        switch (message.t) {
+          case 'redirect':
+            this.leaderHint = message.leader ?? undefined;
+            return 'failed';
+          case 'welcome':
+            served = true;
+            this.connectedTo = target.id;
+            this.leaderHint = target;
+            this.log.info({ leader: target.id }, 'session with the leader started');
+            this.options.onManagers(message.managers);
+            this.options.onNode(message.node);
+            break;
+          case 'node':
+            this.options.onNode(message.node);
+            break;
+          case 'managers':
+            this.options.onManagers(message.managers);
+            break;
+          case 'removed':
+            this.log.warn({}, 'this node was removed from the swarm');
+            this.options.onRemoved();
+            return 'removed';
+        }
+      }
+    } catch (error) {
+      if (!this.stopped) {
+        this.log.debug({ peer: target.id, err: oneLineMessage(error) }, 'session ended');
+      }
+    } finally {
+      channel.abort('session over');
+      this.channel = undefined;
+      this.connectedTo = undefined;
+    }
+    if (served) this.log.info({ leader: target.id }, 'session with the leader ended');
+    return served ? 'served' : 'failed';
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}

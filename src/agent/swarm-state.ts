@@ -1,0 +1,63 @@
+/**
+ * What an agent remembers of its swarm between restarts, in <data-dir>/swarm.json (0600):
+ * the cluster, its network key, where it listens and advertises, and the managers it last
+ * knew. Absent = not in a swarm. Written atomically; a file that does not parse stops the
+ * agent with an error naming it (guessing would mean joining the wrong network, or none).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { oneLineMessage, SwarmtsError } from '../errors.js';
+
+export const SWARM_STATE_FILE = 'swarm.json';
+
+const schema = z.object({
+  version: z.literal(1),
+  clusterId: z.string().min(1),
+  networkKey: z.string().regex(/^[0-9a-f]{64}$/),
+  /** ip:port */
+  listenAddr: z.string(),
+  /** The IP other nodes reach this one at. */
+  advertiseAddr: z.string(),
+  managers: z.array(z.object({ id: z.string(), addrs: z.array(z.string()) })),
+});
+export type SwarmState = z.infer<typeof schema>;
+
+export class SwarmStateError extends SwarmtsError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('internal', message, options);
+  }
+}
+
+export async function readSwarmState(dataDir: string): Promise<SwarmState | undefined> {
+  const path = join(dataDir, SWARM_STATE_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SwarmStateError(`cannot read ${path}: ${oneLineMessage(error)}`, { cause: error });
+  }
+  try {
+    return schema.parse(JSON.parse(text));
+  } catch (error) {
+    throw new SwarmStateError(
+      `${path} is corrupt (${oneLineMessage(error)}); restore it, or remove ${dataDir} and join the swarm again`,
+      { cause: error },
+    );
+  }
+}
+
+export async function writeSwarmState(dataDir: string, state: SwarmState): Promise<void> {
+  const path = join(dataDir, SWARM_STATE_FILE);
+  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(schema.parse(state), null, 2)}\n`, {
+    mode: 0o600,
+  });
+  await rename(temporary, path);
+}
+
+export async function removeSwarmState(dataDir: string): Promise<void> {
+  await rm(join(dataDir, SWARM_STATE_FILE), { force: true });
+}

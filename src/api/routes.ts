@@ -1,0 +1,131 @@
+/**
+ * The control API's routes, in the shape of the Docker Engine API's swarm endpoints. Each
+ * handler validates its input and calls the agent or the manager's ControlApi; errors become
+ * Docker-style `{"message": ...}` bodies with the status of their code.
+ */
+import type { ControlApi } from '../manager/controlapi.js';
+import type { Route } from './router.js';
+import {
+  booleanParam,
+  clusterSpec,
+  filtersParam,
+  type InitRequest,
+  initRequest,
+  type JoinApiRequest,
+  joinRequest,
+  nodeSpec,
+  parseBody,
+  versionParam,
+} from './schemas.js';
+
+/** What the routes need of the agent. */
+export interface AgentControl {
+  version(): unknown;
+  info(): Promise<unknown>;
+  /** Resolves with the new node's ID. */
+  init(request: InitRequest): Promise<string>;
+  join(request: JoinApiRequest): Promise<void>;
+  leave(force: boolean): Promise<void>;
+  /** The manager's cluster operations; throws 503 on a worker or outside a swarm. */
+  controlApi(): ControlApi;
+}
+
+const NODE_FILTERS = ['id', 'label', 'node.label', 'membership', 'name', 'role'] as const;
+
+export function controlRoutes(agent: AgentControl): Route[] {
+  const ok = (body?: unknown) => ({ status: 200, body });
+  return [
+    { method: 'GET', pattern: '/_ping', handler: () => ({ status: 200, body: 'OK', text: true }) },
+    { method: 'HEAD', pattern: '/_ping', handler: () => ({ status: 200 }) },
+    { method: 'GET', pattern: '/version', handler: () => ok(agent.version()) },
+    { method: 'GET', pattern: '/info', handler: async () => ok(await agent.info()) },
+    {
+      method: 'GET',
+      pattern: '/swarm',
+      handler: () => ok(swarmBody(agent.controlApi())),
+    },
+    {
+      method: 'POST',
+      pattern: '/swarm/init',
+      handler: async (req) => ok(await agent.init(parseBody(initRequest, req.body))),
+    },
+    {
+      method: 'POST',
+      pattern: '/swarm/join',
+      handler: async (req) => {
+        await agent.join(parseBody(joinRequest, req.body));
+        return ok();
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/swarm/leave',
+      handler: async (req) => {
+        await agent.leave(booleanParam(req.query, 'force'));
+        return ok();
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/swarm/update',
+      write: true,
+      handler: async (req) => {
+        const version = versionParam(req.query);
+        const spec = req.body === undefined ? undefined : parseBody(clusterSpec, req.body, 'spec');
+        await agent.controlApi().updateCluster(version, spec, {
+          worker: booleanParam(req.query, 'rotateWorkerToken'),
+          manager: booleanParam(req.query, 'rotateManagerToken'),
+        });
+        return ok();
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/nodes',
+      handler: (req) => {
+        const filters = filtersParam(req.query, NODE_FILTERS);
+        const label = [...(filters.label ?? []), ...(filters['node.label'] ?? [])];
+        return ok(
+          agent.controlApi().listNodes({
+            ...(filters.id ? { id: filters.id } : {}),
+            ...(filters.name ? { name: filters.name } : {}),
+            ...(filters.role ? { role: filters.role } : {}),
+            ...(filters.membership ? { membership: filters.membership } : {}),
+            ...(label.length > 0 ? { label } : {}),
+          }),
+        );
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/nodes/:id',
+      handler: (_req, params) => ok(agent.controlApi().inspectNode(params.id ?? '')),
+    },
+    {
+      method: 'POST',
+      pattern: '/nodes/:id/update',
+      write: true,
+      handler: async (req, params) => {
+        const version = versionParam(req.query);
+        const spec = parseBody(nodeSpec, req.body, 'node spec');
+        await agent.controlApi().updateNode(params.id ?? '', version, spec);
+        return ok();
+      },
+    },
+    {
+      method: 'DELETE',
+      pattern: '/nodes/:id',
+      write: true,
+      handler: async (req, params) => {
+        await agent.controlApi().removeNode(params.id ?? '', booleanParam(req.query, 'force'));
+        return ok();
+      },
+    },
+  ];
+}
+
+/** GET /swarm: Docker's Swarm object. */
+function swarmBody(api: ControlApi) {
+  const cluster = api.cluster();
+  return { ...cluster, RootRotationInProgress: false, DataPathPort: 0, SubnetSize: 24 };
+}

@@ -1,0 +1,16 @@
+/** The control API as the agent's parts see it: plain requests and responses, no sockets. */
+export interface ApiRequest {
+  method: string;
+  /** Without the Docker API version prefix (/v1.41). */
+  path: string;
+  query: URLSearchParams;
+  /** The parsed JSON body, undefined when there was none. */
+  body: unknown;
+}
+
+export interface ApiResponse {
+  status: number;
+  /** JSON-encoded unless it is a string and `text` is set (/_ping answers plain text). */
+  body?: unknown;
+  text?: boolean;
+}

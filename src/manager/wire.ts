@@ -1,0 +1,68 @@
+/**
+ * Messages between agents and managers (join, dispatcher sessions), checked with zod on
+ * arrival: they come from other machines, and a bad one closes the stream, never the agent.
+ */
+import { z } from 'zod';
+
+const description = z.object({
+  Hostname: z.string().min(1).max(253),
+  Platform: z.object({ Architecture: z.string().max(64), OS: z.string().max(64) }),
+  Resources: z.object({
+    NanoCPUs: z.number().int().nonnegative(),
+    MemoryBytes: z.number().int().nonnegative(),
+  }),
+  Engine: z.object({
+    EngineVersion: z.string().max(128),
+    Labels: z.record(z.string(), z.string()).optional(),
+  }),
+});
+
+const nodeReport = {
+  description,
+  /** The IP other nodes reach this one at. */
+  addr: z.string().min(1).max(64),
+  p2pAddrs: z.array(z.string().max(256)).min(1).max(16),
+};
+
+export const joinRequest = z.object({
+  roleSecret: z.instanceof(Uint8Array),
+  ...nodeReport,
+});
+export type JoinRequest = z.infer<typeof joinRequest>;
+
+export const managerAddress = z.object({ id: z.string(), addrs: z.array(z.string()) });
+export type ManagerAddress = z.infer<typeof managerAddress>;
+
+export const joinResponse = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    clusterId: z.string(),
+    role: z.enum(['worker', 'manager']),
+    managers: z.array(managerAddress),
+  }),
+  z.object({ ok: z.literal(false), message: z.string() }),
+]);
+export type JoinResponse = z.infer<typeof joinResponse>;
+
+/** Agent → manager, first message of a dispatcher session. */
+export const sessionHello = z.object({ t: z.literal('hello'), ...nodeReport });
+export type SessionHello = z.infer<typeof sessionHello>;
+
+const role = z.enum(['worker', 'manager']);
+/** What an agent reads of its own Node object; the rest passes through. */
+export const sessionNode = z.looseObject({
+  ID: z.string(),
+  Role: role,
+  Spec: z.looseObject({ Role: role, Availability: z.enum(['active', 'pause', 'drain']) }),
+});
+export type SessionNode = z.infer<typeof sessionNode>;
+
+/** Manager → agent. `node` is the agent's own Node object as the store holds it. */
+export const sessionMessage = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('redirect'), leader: managerAddress.nullable() }),
+  z.object({ t: z.literal('welcome'), managers: z.array(managerAddress), node: sessionNode }),
+  z.object({ t: z.literal('node'), node: sessionNode }),
+  z.object({ t: z.literal('managers'), managers: z.array(managerAddress) }),
+  z.object({ t: z.literal('removed') }),
+]);
+export type SessionMessage = z.infer<typeof sessionMessage>;

@@ -1,0 +1,19 @@
+/**
+ * The state module's front door: the replicated cluster store (a Raft StateMachine), its
+ * commands and their codec, the objects it holds, and watching it. See DESIGN.md §4.
+ */
+
+export { decodeCommand, encodeCommand } from './codec.js';
+export type * from './commands.js';
+export {
+  AmbiguousNodeRefError,
+  type AppliedObject,
+  ClusterStore,
+  type ClusterStoreOptions,
+  NodeNotFoundError,
+  type StoreEvent,
+  type StoreListener,
+  type StoreView,
+} from './store.js';
+export type * from './types.js';
+export { WatcherOverflowError } from './watch.js';

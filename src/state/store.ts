@@ -1,0 +1,353 @@
+/**
+ * The cluster's replicated state machine: Raft hands it committed commands in log order, it
+ * applies them to in-memory indexes and tells watchers what changed.
+ *
+ * Determinism: apply reads nothing but the command and the entry's index (no clock, no
+ * randomness), so every manager holds the same objects with the same bytes.
+ *
+ * Objects handed out are deeply frozen and never mutated afterwards: a write replaces the
+ * object (sharing the parts that did not change), so readers may keep what they were given.
+ *
+ * Events of one command are delivered after the whole command is applied, in order, to sync
+ * listeners first-subscribed first. A restore (from a Raft snapshot) emits one `restore`
+ * event carrying the complete new view: a watcher replaces what it holds with it.
+ */
+import { InvalidArgumentError, SwarmtsError } from '../errors.js';
+import type { StateMachine } from '../raft/driver.js';
+import { decodeCommand, decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './codec.js';
+import type { Command, CommandRefusal, CommandResult, NodeStatusUpdate } from './commands.js';
+import type { Cluster, Node } from './types.js';
+import { EventQueue } from './watch.js';
+
+type ObjectEvent<K extends string, T> = { kind: K; index: number } & (
+  | { action: 'create'; object: T }
+  | { action: 'update'; object: T; previous: T }
+  /** `object` is the last state of what was removed. */
+  | { action: 'remove'; object: T }
+);
+
+export type StoreEvent =
+  | ObjectEvent<'cluster', Cluster>
+  | ObjectEvent<'node', Node>
+  /** The store was replaced from a snapshot; this is everything it now holds. */
+  | { kind: 'restore'; cluster: Cluster | undefined; nodes: readonly Node[] };
+
+export type StoreListener = (event: StoreEvent) => void;
+
+/** What a successful command returns as `object`. */
+export type AppliedObject = Cluster | Node | readonly Node[];
+
+export interface StoreView {
+  cluster: Cluster | undefined;
+  /** Sorted by ID. */
+  nodes: readonly Node[];
+  /** Every change after the view, in order; ends with WatcherOverflowError if it falls behind. */
+  events: AsyncIterable<StoreEvent>;
+  close(): void;
+}
+
+export interface ClusterStoreOptions {
+  /** Events an async watcher may have pending before it is closed. Default 10,000. */
+  maxQueuedEvents?: number;
+  /** Told about a listener that threw (the store carries on); e.g. log it. */
+  onListenerError?: (error: unknown) => void;
+}
+
+export class NodeNotFoundError extends SwarmtsError {
+  constructor(ref: string) {
+    super('not_found', `node ${ref} not found`);
+  }
+}
+
+export class AmbiguousNodeRefError extends SwarmtsError {
+  constructor(ref: string, matches: number) {
+    super('invalid_argument', `node ref ${ref} is ambiguous (${matches} matches found)`);
+  }
+}
+
+export class ClusterStore implements StateMachine {
+  private cluster: Cluster | undefined;
+  private nodes = new Map<string, Node>();
+  /** Tombstones: a removed node id can never be created again. */
+  private removed = new Set<string>();
+  private readonly listeners = new Set<StoreListener>();
+  private readonly maxQueuedEvents: number;
+  private readonly onListenerError: (error: unknown) => void;
+
+  constructor(options: ClusterStoreOptions = {}) {
+    this.maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
+    this.onListenerError = options.onListenerError ?? (() => {});
+  }
+
+  getCluster(): Cluster | undefined {
+    return this.cluster;
+  }
+
+  getNode(id: string): Node | undefined {
+    return this.nodes.get(id);
+  }
+
+  /** Sorted by ID: unique, so the order is total and the same on every manager. */
+  listNodes(): Node[] {
+    return [...this.nodes.values()].sort((a, b) => compare(a.ID, b.ID));
+  }
+
+  isRemoved(id: string): boolean {
+    return this.removed.has(id);
+  }
+
+  /**
+   * Resolves a user's node reference as Docker does: exact ID, then exact hostname or
+   * Spec.Name, then a unique ID prefix. Throws NodeNotFoundError or AmbiguousNodeRefError.
+   */
+  findNode(ref: string): Node {
+    if (ref === '') throw new InvalidArgumentError('node ref is empty');
+    const byId = this.nodes.get(ref);
+    if (byId) return byId;
+    const nodes = this.listNodes();
+    const byName = nodes.filter((n) => n.Description.Hostname === ref || n.Spec.Name === ref);
+    if (byName.length > 1) throw new AmbiguousNodeRefError(ref, byName.length);
+    if (byName[0]) return byName[0];
+    const byPrefix = nodes.filter((n) => n.ID.startsWith(ref));
+    if (byPrefix.length > 1) throw new AmbiguousNodeRefError(ref, byPrefix.length);
+    if (byPrefix[0]) return byPrefix[0];
+    throw new NodeNotFoundError(ref);
+  }
+
+  /** Never throws for bad input: undecodable or refused commands come back as refusals. */
+  apply(bytes: Uint8Array, entry: { index: number; term: number }): CommandResult<AppliedObject> {
+    let command: Command;
+    try {
+      command = decodeCommand(bytes);
+    } catch (error) {
+      return refuse('invalid_argument', error instanceof Error ? error.message : String(error));
+    }
+    const events: StoreEvent[] = [];
+    const result = this.applyCommand(command, entry.index, events);
+    for (const event of events) this.emit(event);
+    return result;
+  }
+
+  snapshot(): Uint8Array {
+    return encodeSnapshot({
+      format: SNAPSHOT_FORMAT,
+      cluster: this.cluster ?? null,
+      nodes: this.listNodes(),
+      removed: [...this.removed].sort(compare),
+    });
+  }
+
+  /** Replaces the contents; on garbage throws InvalidArgumentError and keeps the old ones. */
+  restore(bytes: Uint8Array): void {
+    const contents = decodeSnapshot(bytes);
+    this.cluster = contents.cluster ? deepFreeze(contents.cluster) : undefined;
+    this.nodes = new Map(contents.nodes.map((node) => [node.ID, deepFreeze(node)]));
+    this.removed = new Set(contents.removed);
+    this.emit({ kind: 'restore', cluster: this.cluster, nodes: Object.freeze(this.listNodes()) });
+  }
+
+  /** Calls `listener` synchronously after each command; returns the unsubscribe function. */
+  watch(listener: StoreListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /**
+   * The current objects plus every later change, with no gap and no overlap: the view is
+   * taken and the watcher subscribed in one synchronous step, and apply is synchronous.
+   */
+  viewAndWatch(options: { signal?: AbortSignal } = {}): StoreView {
+    const { signal } = options;
+    const onAbort = () => queue.close();
+    const queue = new EventQueue<StoreEvent>(this.maxQueuedEvents, () => {
+      unsubscribe();
+      signal?.removeEventListener('abort', onAbort);
+    });
+    // On overflow the queue closes itself and its onEnd unsubscribes it.
+    const unsubscribe = this.watch((event) => queue.push(event));
+    if (signal?.aborted) queue.close();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    return {
+      cluster: this.cluster,
+      nodes: this.listNodes(),
+      events: queue,
+      close: () => queue.close(),
+    };
+  }
+
+  private emit(event: StoreEvent): void {
+    // Every listener gets the same event object: none may change it under the others.
+    Object.freeze(event);
+    for (const listener of [...this.listeners]) {
+      // One listener unsubscribing another in this round must not still call it.
+      if (!this.listeners.has(listener)) continue;
+      try {
+        listener(event);
+      } catch (error) {
+        try {
+          this.onListenerError(error);
+        } catch {
+          // A failing error handler must not break apply either.
+        }
+      }
+    }
+  }
+
+  private applyCommand(
+    command: Command,
+    index: number,
+    events: StoreEvent[],
+  ): CommandResult<AppliedObject> {
+    switch (command.type) {
+      case 'cluster.create': {
+        if (this.cluster) {
+          return refuse('conflict', `a cluster already exists (${this.cluster.ID})`);
+        }
+        const cluster = deepFreeze({ ...command.cluster, Version: { Index: index } });
+        this.cluster = cluster;
+        events.push({ kind: 'cluster', action: 'create', object: cluster, index });
+        return { ok: true, index, object: cluster };
+      }
+      case 'cluster.update': {
+        const previous = this.cluster;
+        if (!previous) return refuse('not_found', 'no cluster to update');
+        const stale = checkVersion('cluster', previous, command.version);
+        if (stale) return stale;
+        const cluster = deepFreeze({
+          ...previous,
+          Spec: command.spec ?? previous.Spec,
+          JoinTokens: command.joinTokens ?? previous.JoinTokens,
+          Version: { Index: index },
+          UpdatedAt: command.at,
+        });
+        this.cluster = cluster;
+        events.push({ kind: 'cluster', action: 'update', object: cluster, previous, index });
+        return { ok: true, index, object: cluster };
+      }
+      case 'node.create': {
+        const { ID } = command.node;
+        if (this.removed.has(ID)) {
+          return refuse(
+            'invalid_argument',
+            `node ${ID} was removed from the cluster; it must join again with a new identity`,
+          );
+        }
+        if (this.nodes.has(ID)) return refuse('conflict', `node ${ID} already exists`);
+        const node = deepFreeze({ ...command.node, Version: { Index: index } });
+        this.nodes.set(ID, node);
+        events.push({ kind: 'node', action: 'create', object: node, index });
+        return { ok: true, index, object: node };
+      }
+      case 'node.updateSpec': {
+        const previous = this.nodes.get(command.id);
+        if (!previous) return refuse('not_found', `node ${command.id} not found`);
+        const stale = checkVersion(`node ${command.id}`, previous, command.version);
+        if (stale) return stale;
+        const node = this.writeNode(previous, { Spec: command.spec }, command.at, index, events);
+        return { ok: true, index, object: node };
+      }
+      case 'node.setStatus':
+        return this.setStatus(command.updates, command.at, index, events);
+      case 'node.setRole': {
+        const previous = this.nodes.get(command.id);
+        if (!previous) return refuse('not_found', `node ${command.id} not found`);
+        // Nothing to record: no version bump, no event.
+        if (previous.Role === command.role) return { ok: true, index, object: previous };
+        const node = this.writeNode(previous, { Role: command.role }, command.at, index, events);
+        return { ok: true, index, object: node };
+      }
+      case 'node.describe': {
+        const previous = this.nodes.get(command.id);
+        if (!previous) return refuse('not_found', `node ${command.id} not found`);
+        const changes = {
+          Description: command.description,
+          Status: { ...previous.Status, Addr: command.addr },
+          P2PAddrs: command.p2pAddrs,
+        };
+        const node = this.writeNode(previous, changes, command.at, index, events);
+        return { ok: true, index, object: node };
+      }
+      case 'node.remove': {
+        const node = this.nodes.get(command.id);
+        if (!node) return refuse('not_found', `node ${command.id} not found`);
+        this.nodes.delete(command.id);
+        this.removed.add(command.id);
+        events.push({ kind: 'node', action: 'remove', object: node, index });
+        return { ok: true, index, object: node };
+      }
+    }
+  }
+
+  /**
+   * Applies the updates whose node exists and whose state or message changes, in order;
+   * `object` lists the nodes written. Unknown ids are skipped: the node may have been
+   * removed after the leader judged it.
+   */
+  private setStatus(
+    updates: NodeStatusUpdate[],
+    at: string,
+    index: number,
+    events: StoreEvent[],
+  ): CommandResult<AppliedObject> {
+    const written = new Map<string, Node>();
+    for (const update of updates) {
+      const previous = this.nodes.get(update.id);
+      if (!previous) continue;
+      const { State, Message, Addr } = previous.Status;
+      if (State === update.state && Message === update.message) continue;
+      // Keys in the schema's order, as a restored object has them, so snapshots of the same
+      // state are the same bytes whether a manager applied the log or restored a snapshot.
+      const Status =
+        update.message === undefined
+          ? { State: update.state, Addr }
+          : { State: update.state, Message: update.message, Addr };
+      written.set(update.id, this.writeNode(previous, { Status }, at, index, events));
+    }
+    return { ok: true, index, object: [...written.values()] };
+  }
+
+  private writeNode(
+    previous: Node,
+    changes: Partial<Node>,
+    at: string,
+    index: number,
+    events: StoreEvent[],
+  ): Node {
+    const node = deepFreeze({ ...previous, ...changes, Version: { Index: index }, UpdatedAt: at });
+    this.nodes.set(node.ID, node);
+    events.push({ kind: 'node', action: 'update', object: node, previous, index });
+    return node;
+  }
+}
+
+function checkVersion(
+  what: string,
+  current: { Version: { Index: number } },
+  expected: number,
+): CommandRefusal | undefined {
+  if (current.Version.Index === expected) return undefined;
+  return refuse(
+    'conflict',
+    `update out of sequence: ${what} is at version ${current.Version.Index}, the update names ${expected}`,
+  );
+}
+
+function refuse(code: CommandRefusal['code'], message: string): CommandRefusal {
+  return { ok: false, code, message };
+}
+
+/** Code-unit order, the same on every machine (localeCompare is not). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Freezes `value` and everything under it; parts already frozen were frozen deeply. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
