@@ -16,9 +16,14 @@ export interface Logger {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 export function createLogger(
-  options: { level?: LogLevel; bindings?: Record<string, unknown> } = {},
+  options: { level?: LogLevel; bindings?: Record<string, unknown>; stderr?: boolean } = {},
 ): Logger {
-  return pino({ level: options.level ?? 'info', base: { pid: process.pid, ...options.bindings } });
+  const settings = {
+    level: options.level ?? 'info',
+    base: { pid: process.pid, ...options.bindings },
+  };
+  // A daemon logs to stderr, as dockerd does; stdout stays free for what a command prints.
+  return options.stderr ? pino(settings, pino.destination(2)) : pino(settings);
 }
 
 export const silentLogger: Logger = pino({ level: 'silent' });

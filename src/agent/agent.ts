@@ -37,7 +37,7 @@ import {
 } from './addresses.js';
 import { ClusterNode, p2pAddrs } from './cluster-node.js';
 import { describeNode } from './description.js';
-import { forwardToLeader, serveForwardedRequests } from './forwarding.js';
+import { runOnLeader, serveForwardedRequests } from './forwarding.js';
 import {
   readSwarmState,
   removeSwarmState,
@@ -281,9 +281,12 @@ export class Agent implements AgentControl {
     const manager = node.manager;
     if (!manager) throw new NotManagerError();
     if (manager.consensus.isLeader()) return undefined;
-    const leader = manager.consensus.status().leader;
-    if (!leader) throw new NoLeaderError();
-    return (request) => forwardToLeader(node.host, leader, request);
+    const view = {
+      isLeader: () => manager.consensus.isLeader(),
+      leaderId: () => manager.consensus.status().leader,
+    };
+    return (request) =>
+      runOnLeader(node.host, view, request, (r) => this.api.handle(r, { forwarded: true }));
   }
 
   private async startNode(

@@ -1,7 +1,8 @@
 /**
  * A node in a swarm: its libp2p host in the private network, its heartbeats, its session
- * with the leader, and — when it is a manager — its Manager. The node's own Node object
- * (from the session, or from its store when it leads) decides whether the Manager runs:
+ * with the leader, and — when it is a manager — its Manager. The node's own Node object, as
+ * the leader sends it over the session, decides whether the Manager runs (never the local
+ * store: while a manager catches up, its store replays old states of the node):
  * asked to be a manager → start Raft (it is then added as a learner and promoted); demoted
  * and out of the Raft group → stop Raft and delete its data.
  */
@@ -46,7 +47,6 @@ export class ClusterNode {
   private readonly publisher: HeartbeatPublisher;
   private readonly session: SessionClient;
   private stopListening: (() => void) | undefined;
-  private unwatchOwn: (() => void) | undefined;
   private keeper: NodeJS.Timeout | undefined;
   private managers: ManagerAddress[];
   private roleChange: Promise<void> = Promise.resolve();
@@ -127,7 +127,6 @@ export class ClusterNode {
     this.stopListening?.();
     await this.session.stop();
     await this.roleChange;
-    this.unwatchOwn?.();
     await this.manager?.stop();
     await this.options.host.stop();
   }
@@ -161,12 +160,6 @@ export class ClusterNode {
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
     });
     this.manager = manager;
-    // While it leads, a manager has no session with anyone: its own store tells it.
-    this.unwatchOwn = manager.store.watch((event) => {
-      if (event.kind === 'node' && event.object.ID === this.options.nodeId) {
-        this.onOwnNode(event.object);
-      }
-    });
     this.options.onManagerChange?.(manager);
     this.log.info({ bootstrap }, 'manager started');
   }
@@ -184,7 +177,6 @@ export class ClusterNode {
           // committed; this node may never see that commit itself, so it trusts the record.
           const manager = this.manager;
           this.manager = undefined;
-          this.unwatchOwn?.();
           this.options.onManagerChange?.(undefined);
           await manager.destroy();
           this.log.info({}, 'demoted: this node left the raft group and is a worker now');

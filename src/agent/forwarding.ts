@@ -5,10 +5,10 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id';
 import { z } from 'zod';
+import { NoLeaderError } from '../api/errors.js';
 import type { ApiRequest, ApiResponse } from '../api/types.js';
-import { oneLineMessage, SwarmtsError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { call, serveCalls } from '../p2p/channel.js';
+import { call, PeerUnreachableError, serveCalls } from '../p2p/channel.js';
 import type { Host } from '../p2p/host.js';
 import { CONTROL_PROTOCOL } from '../p2p/protocols.js';
 
@@ -27,6 +27,10 @@ const forwardedResponse = z.object({
 
 const FORWARD_TIMEOUT_MS = 60_000;
 
+/**
+ * Runs `request` on the leader. Throws PeerUnreachableError when the leader could not even be
+ * reached (nothing was sent: the caller may try the next leader).
+ */
 export async function forwardToLeader(
   host: Host,
   leaderId: string,
@@ -43,19 +47,48 @@ export async function forwardToLeader(
       body: request.body ?? null,
     },
     AbortSignal.timeout(FORWARD_TIMEOUT_MS),
-  ).catch((error: unknown) => {
-    throw new SwarmtsError(
-      'unavailable',
-      `cannot reach the swarm's leader to run this request (${oneLineMessage(error)}); retry in a few seconds`,
-      { cause: error },
-    );
-  });
+  );
   const parsed = forwardedResponse.parse(response);
   return {
     status: parsed.status,
     ...(parsed.body === null || parsed.body === undefined ? {} : { body: parsed.body }),
     ...(parsed.text ? { text: true } : {}),
   };
+}
+
+export interface LeaderView {
+  isLeader(): boolean;
+  leaderId(): string | null;
+}
+
+/**
+ * Forwards to whoever leads, riding out an election: while there is no leader, or the one
+ * we know cannot be reached (its link was cut), it waits for the next leader for up to
+ * `waitMs`, then runs the request there — or here, if this manager won.
+ */
+export async function runOnLeader(
+  host: Host,
+  view: LeaderView,
+  request: ApiRequest,
+  runHere: (request: ApiRequest) => Promise<ApiResponse>,
+  waitMs = 10_000,
+): Promise<ApiResponse> {
+  const deadline = Date.now() + waitMs;
+  let unreachable: string | undefined;
+  for (;;) {
+    if (view.isLeader()) return runHere(request);
+    const leader = view.leaderId();
+    if (leader && leader !== unreachable) {
+      try {
+        return await forwardToLeader(host, leader, request);
+      } catch (error) {
+        if (!(error instanceof PeerUnreachableError)) throw error;
+        unreachable = leader;
+      }
+    }
+    if (Date.now() > deadline) throw new NoLeaderError();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 export async function serveForwardedRequests(

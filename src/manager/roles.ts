@@ -48,8 +48,13 @@ export function nextRoleAction(
       // node stays a manager on paper until someone demotes it.
       if (status.conf.removed.includes(node.ID)) continue;
       if (!voter && !learner) return { kind: 'conf', type: 'addLearner', node };
-      const match = status.progress?.[node.ID]?.match ?? 0;
-      if (learner && last - match <= CAUGHT_UP_ENTRIES) {
+      const progress = status.progress?.[node.ID];
+      const caughtUp =
+        progress !== undefined &&
+        progress.state === 'replicate' &&
+        progress.match > 0 &&
+        last - progress.match <= CAUGHT_UP_ENTRIES;
+      if (learner && caughtUp) {
         return { kind: 'conf', type: 'promoteLearner', node };
       }
       if (voter && node.Role !== 'manager') return { kind: 'setRole', node, role: 'manager' };

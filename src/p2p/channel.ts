@@ -6,7 +6,7 @@
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import type { Uint8ArrayList } from 'uint8arraylist';
-import { oneLineMessage } from '../errors.js';
+import { oneLineMessage, SwarmtsError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decode, encode } from '../wire/codec.js';
 import { encodeFrame, FrameDecoder } from '../wire/frames.js';
@@ -61,6 +61,13 @@ export class Channel {
   }
 }
 
+/** The request never left: no stream to the peer could be opened. Safe to retry elsewhere. */
+export class PeerUnreachableError extends SwarmtsError {
+  constructor(protocol: string, cause: unknown) {
+    super('unavailable', `${protocol}: peer unreachable (${oneLineMessage(cause)})`, { cause });
+  }
+}
+
 /** Opens a channel to a peer (by id) or an address (the peer id is learned in the handshake). */
 export async function openChannel(
   host: Libp2p,
@@ -75,7 +82,9 @@ export async function openChannel(
 
 /**
  * One request, one response: opens a channel, sends `request`, reads one value, closes.
- * Throws when the peer closes without answering or the signal fires.
+ * Throws when the peer closes without answering or the signal fires. Opening has its own,
+ * shorter deadline: a stream to a peer whose link is cut never opens, and the caller should
+ * learn that quickly rather than when the whole request times out.
  */
 export async function call(
   host: Libp2p,
@@ -83,8 +92,19 @@ export async function call(
   protocol: string,
   request: unknown,
   signal: AbortSignal,
+  openTimeoutMs = 1500,
 ): Promise<{ response: unknown; remotePeer: string }> {
-  const channel = await openChannel(host, target, protocol, signal);
+  let channel: Channel;
+  try {
+    channel = await openChannel(
+      host,
+      target,
+      protocol,
+      AbortSignal.any([signal, AbortSignal.timeout(openTimeoutMs)]),
+    );
+  } catch (error) {
+    throw new PeerUnreachableError(protocol, error);
+  }
   const onAbort = () => channel.abort('request aborted');
   signal.addEventListener('abort', onAbort, { once: true });
   try {

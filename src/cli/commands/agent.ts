@@ -56,7 +56,7 @@ export function agentCommand(program: Command, deps: AgentCommandDeps): void {
       ) {
         throw new InvalidArgumentError('invalid --heartbeat-interval: use 50-10000 (ms)');
       }
-      const logger = createLogger({ level: flags.logLevel as LogLevel });
+      const logger = createLogger({ level: flags.logLevel as LogLevel, stderr: true });
       const dockerHost = flags.dockerHost ?? deps.io.env.DOCKER_HOST;
       const agent = await Agent.start({
         dataDir: flags.dataDir,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatJoinToken, parseJoinToken } from '../../../src/agent/tokens.js';
 import { ApiError } from '../../../src/api/errors.js';
-import { nodesByName, TestAgent, waitUntil } from '../../support/agents.js';
+import { nodesByName, TestAgent, waitUntil } from '../../../cluster/agents.js';
 
 let dir: string;
 const agents: TestAgent[] = [];

@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ApiClient } from '../../src/api/client.js';
-import type { Cluster, Node } from '../../src/state/types.js';
+import { ApiClient } from '../src/api/client.js';
+import type { Cluster, Node } from '../src/state/types.js';
 
-const MAIN = resolve(import.meta.dirname, '../../dist/cli/main.js');
+const MAIN = resolve(import.meta.dirname, '../dist/cli/main.js');
 
 export type Launcher = (command: string, args: string[]) => ChildProcess;
 
@@ -55,6 +55,8 @@ export class TestAgent {
   async start(timeoutMs = 20_000): Promise<void> {
     await mkdir(this.spec.dir, { recursive: true });
     const args = [
+      // As the `swarmts` launcher line does (see src/cli/main.ts).
+      '--max-semi-space-size=1',
       MAIN,
       'agent',
       '--data-dir',
