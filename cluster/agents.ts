@@ -57,6 +57,7 @@ export class TestAgent {
     const args = [
       // As the `swarmts` launcher line does (see src/cli/main.ts).
       '--max-semi-space-size=1',
+      '--v8-pool-size=1',
       MAIN,
       'agent',
       '--data-dir',

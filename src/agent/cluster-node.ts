@@ -12,7 +12,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { oneLineMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { managerAddresses } from '../manager/join.js';
-import { Manager } from '../manager/manager.js';
+import type { Manager } from '../manager/manager.js';
 import type { ManagerAddress, SessionHello, SessionNode } from '../manager/wire.js';
 import { HeartbeatPublisher, listenForHeartbeats } from '../p2p/heartbeat.js';
 import type { Host } from '../p2p/host.js';
@@ -141,6 +141,8 @@ export class ClusterNode {
   }
 
   private async startManager(bootstrap: boolean, forceNewCluster = false): Promise<void> {
+    // Loaded on demand: a worker never pays for Raft, LevelDB and the store in memory.
+    const { Manager } = await import('../manager/manager.js');
     const manager = await Manager.start({
       host: this.options.host,
       nodeId: this.options.nodeId,
