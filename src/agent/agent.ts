@@ -4,7 +4,9 @@
  * join and leave are serialized: one membership change of this node at a time.
  */
 import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { rm, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -214,7 +216,9 @@ export class Agent implements AgentControl {
         DEFAULT_PORT,
         'listen address',
       );
-      const remotes = request.RemoteAddrs.map((r) => parseHostPort(r, DEFAULT_PORT, 'manager'));
+      const remotes = await Promise.all(
+        request.RemoteAddrs.map((r) => resolveHost(parseHostPort(r, DEFAULT_PORT, 'manager'))),
+      );
       const state: SwarmState = {
         version: 1,
         clusterId: '',
@@ -436,6 +440,16 @@ async function hasRaftData(dataDir: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** A manager named by hostname (e.g. a Compose service) is dialled at its address. */
+async function resolveHost(target: HostPort): Promise<HostPort> {
+  if (isIP(target.host)) return target;
+  try {
+    return { ...target, host: (await lookup(target.host, { family: 4 })).address };
+  } catch (error) {
+    throw new InvalidArgumentError(`cannot resolve ${target.host}: ${oneLineMessage(error)}`);
+  }
 }
 
 /** A Docker-like 25-character lowercase id. */

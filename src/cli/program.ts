@@ -1,14 +1,19 @@
 import { Command, CommanderError } from 'commander';
+import type { ApiClient } from '../api/client.js';
 import { oneLineMessage } from '../errors.js';
 import { DockerRuntime } from '../runtime/index.js';
 import { SWARMTS_VERSION } from '../version.js';
 import { agentCommand } from './commands/agent.js';
+import { nodeCommand } from './commands/node.js';
+import { swarmCommands } from './commands/swarm.js';
 import { versionCommand } from './commands/version.js';
 import type { CliIo } from './io.js';
 
 export interface CliDeps {
   io: CliIo;
   runtime?: (dockerHost: string | undefined) => DockerRuntime;
+  /** The control API client for a socket path; tests may pass their own. */
+  client?: (socketPath: string) => ApiClient;
 }
 
 /**
@@ -20,6 +25,10 @@ export function buildProgram(deps: CliDeps): Command {
     .version(SWARMTS_VERSION, '-v, --version', 'Print the version and quit')
     .helpOption('-h, --help', 'Show help')
     .addHelpCommand(false)
+    .option(
+      '-H, --host <socket>',
+      'Agent control socket (default: SWARMTS_HOST or /run/swarmts/swarmts.sock)',
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -30,6 +39,8 @@ export function buildProgram(deps: CliDeps): Command {
     });
 
   agentCommand(program, { io: deps.io });
+  swarmCommands(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
+  nodeCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   versionCommand(program, {
     io: deps.io,
     runtime: deps.runtime ?? ((dockerHost) => new DockerRuntime(dockerHost ? { dockerHost } : {})),
