@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
-import { NoLeaderError, NotInSwarmError, NotManagerError } from '../api/errors.js';
+import { NotInSwarmError, NotManagerError } from '../api/errors.js';
 import { Router } from '../api/router.js';
 import { type AgentControl, controlRoutes } from '../api/routes.js';
 import type { InitRequest, JoinApiRequest } from '../api/schemas.js';

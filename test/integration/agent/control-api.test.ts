@@ -9,9 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodesByName, TestAgent, waitUntil } from '../../../cluster/agents.js';
 import { formatJoinToken, parseJoinToken } from '../../../src/agent/tokens.js';
 import { ApiError } from '../../../src/api/errors.js';
-import { nodesByName, TestAgent, waitUntil } from '../../../cluster/agents.js';
 
 let dir: string;
 const agents: TestAgent[] = [];
