@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's first command: install, build, make sure a Docker engine and the local image are
-# there, then show what swarmts found. It grows into the local-cluster demo as the parts land.
+# there, then run a local swarm on three test hosts (network namespaces with their own dockerd)
+# and drive it with the swarmts CLI. Needs root (namespaces, dockerd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,3 +18,5 @@ npx --no-install swarmts --version
 echo
 echo "\$ swarmts version"
 npx --no-install swarmts version
+echo
+npx --no-install tsx scripts/demo-cluster.ts

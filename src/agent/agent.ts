@@ -85,7 +85,8 @@ export class Agent implements AgentControl {
       socketPath: options.socketPath,
       router: new Router(controlRoutes(this)),
       forwardWrite: () => this.forwardWrite(),
-      logger: this.log,
+      // Not bound to the node id: `leave` gives the node a new one.
+      logger: options.logger.child({ component: 'api' }),
     });
   }
 

@@ -105,14 +105,14 @@ export class Manager {
       reportUnreachable: (id) => manager?.driver.reportUnreachable(id),
       reportSnapshot: (id, ok) => manager?.driver.reportSnapshot(id, ok),
       reportDisconnected: (id) => manager?.driver.reportLeaderLost(id),
-      logger: log.child({ component: 'raft-transport' }),
+      logger: options.logger,
     });
     const driver = new RaftDriver({
       id: options.nodeId,
       storage,
       stateMachine: store,
       sender: transport,
-      logger: log.child({ component: 'raft' }),
+      logger: options.logger,
       random: () => randomInt(2 ** 47) / 2 ** 47,
       tickMs: options.tickMs ?? 100,
       ...(options.electionTicks ? { electionTicks: options.electionTicks } : {}),
@@ -121,16 +121,22 @@ export class Manager {
     });
     const consensus = raftConsensus(driver);
     const now = () => new Date();
-    const dispatcher = new Dispatcher({ host: options.host, store, consensus, now, logger: log });
+    const dispatcher = new Dispatcher({
+      host: options.host,
+      store,
+      consensus,
+      now,
+      logger: options.logger,
+    });
     const health = new HealthService({
       store,
       consensus,
       now,
       nowMs: () => performance.now(),
-      logger: log,
+      logger: options.logger,
       monitor: { expectedIntervalMs: options.heartbeatIntervalMs ?? 500 },
     });
-    const roles = new RoleManager({ store, consensus, now, logger: log });
+    const roles = new RoleManager({ store, consensus, now, logger: options.logger });
     manager = new Manager(
       options,
       storage,

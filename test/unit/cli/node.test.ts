@@ -1,88 +1,40 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../../src/cli/program.js';
 import type { Node } from '../../../src/state/types.js';
+import { swarmts } from '../../support/cli.js';
+import { type FakeApi, type Recorded, type Routes, startFakeApi } from '../../support/fake-api.js';
 
-// ---- a fake control API on a unix socket: canned answers per route, requests recorded ----
-
-interface Recorded {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-}
-type Answer = { status?: number; body?: unknown };
-type Routes = Record<string, Answer | ((req: Recorded) => Answer)>;
+// ---- a fake control API on a unix socket (test/support/fake-api.ts), one per test ----------
 
 let dir: string;
 let socket: string;
-let server: Server | undefined;
+/** The env that points the CLI at the fake API: { SWARMTS_HOST: socket }. */
+let hostEnv: Record<string, string>;
+let api: FakeApi | undefined;
 let requests: Recorded[];
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'swarmts-cli-node-'));
   socket = join(dir, 'api.sock');
+  hostEnv = { SWARMTS_HOST: socket };
   requests = [];
 });
 
 afterEach(async () => {
-  if (server) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    server = undefined;
-  }
+  await api?.close();
+  api = undefined;
   await rm(dir, { recursive: true, force: true });
 });
 
-async function fakeApi(routes: Routes, path = socket): Promise<void> {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://agent');
-      const text = Buffer.concat(chunks).toString('utf8');
-      const recorded: Recorded = {
-        method: req.method ?? '',
-        path: decodeURIComponent(url.pathname),
-        query: Object.fromEntries(url.searchParams),
-        body: text === '' ? undefined : JSON.parse(text),
-      };
-      requests.push(recorded);
-      const route = routes[`${recorded.method} ${recorded.path}`];
-      const answer: Answer = (typeof route === 'function' ? route(recorded) : route) ?? {
-        status: 404,
-        body: { message: `no route ${recorded.method} ${recorded.path}` },
-      };
-      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
-      res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
-    });
-  });
-  const listening = server;
-  await new Promise<void>((resolve) => listening.listen(path, resolve));
-}
-
-async function swarmts(args: string[], env: Record<string, string> = { SWARMTS_HOST: socket }) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    io: {
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-      env,
-    },
-  });
-  return { code, stdout, stderr };
+async function fakeApi(routes: Routes): Promise<void> {
+  api = await startFakeApi(routes, socket);
+  requests = api.requests;
 }
 
 /** The requests sent, as 'METHOD /path'. */
-const calls = () => requests.map((r) => `${r.method} ${r.path}`);
+const calls = () => api?.calls() ?? [];
 
 // ---- fixtures ----------------------------------------------------------------------------
 
@@ -143,7 +95,7 @@ const clusterRoutes = (): Routes => ({
 describe('swarmts node ls', () => {
   it('prints docker\'s table, sorted by hostname, with " *" on this node', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'ls']);
+    const result = await swarmts(['node', 'ls'], hostEnv);
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -161,7 +113,7 @@ describe('swarmts node ls', () => {
 
   it('prints only the IDs with -q, and list is an alias of ls', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'list', '-q']);
+    const result = await swarmts(['node', 'list', '-q'], hostEnv);
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -171,7 +123,7 @@ describe('swarmts node ls', () => {
 
   it('prints one JSON object per line with --format json, as docker does', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'ls', '--format', 'json']);
+    const result = await swarmts(['node', 'ls', '--format', 'json'], hostEnv);
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
@@ -189,23 +141,26 @@ describe('swarmts node ls', () => {
 
   it('renders a template per node', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}']);
+    const result = await swarmts(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'], hostEnv);
     expect(result.stdout).toBe('node1 Ready\nnode2 Ready\nnode10 Down\n');
   });
 
   it("sends --filter as the API's filters JSON", async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts([
-      'node',
-      'ls',
-      '-q',
-      '--filter',
-      'role=manager',
-      '-f',
-      'role=worker',
-      '--filter',
-      'node.label=zone=a',
-    ]);
+    const result = await swarmts(
+      [
+        'node',
+        'ls',
+        '-q',
+        '--filter',
+        'role=manager',
+        '-f',
+        'role=worker',
+        '--filter',
+        'node.label=zone=a',
+      ],
+      hostEnv,
+    );
     expect(result.code).toBe(0);
     expect(calls()).toEqual(['GET /nodes']);
     expect(JSON.parse(requests[0]?.query.filters ?? '')).toEqual({
@@ -216,15 +171,15 @@ describe('swarmts node ls', () => {
 
   it('refuses a malformed or unknown filter before any request', async () => {
     await fakeApi(clusterRoutes());
-    expect(await swarmts(['node', 'ls', '--filter', 'role'])).toEqual({
+    expect(await swarmts(['node', 'ls', '--filter', 'role'], hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: 'Error: bad format of filter (expected name=value)\n',
     });
-    const unknown = await swarmts(['node', 'ls', '--filter', 'color=red']);
+    const unknown = await swarmts(['node', 'ls', '--filter', 'color=red'], hostEnv);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^Error: invalid filter 'color' \(allowed: .*\)\n$/);
-    expect(await swarmts(['node', 'ls', '--format', 'yaml'])).toMatchObject({ code: 1 });
+    expect(await swarmts(['node', 'ls', '--format', 'yaml'], hostEnv)).toMatchObject({ code: 1 });
     expect(requests).toEqual([]);
   });
 
@@ -232,7 +187,7 @@ describe('swarmts node ls', () => {
     const message =
       "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
     await fakeApi({ 'GET /nodes': { status: 503, body: { message } } });
-    expect(await swarmts(['node', 'ls'])).toEqual({
+    expect(await swarmts(['node', 'ls'], hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: `Error: ${message}\n`,
@@ -262,7 +217,7 @@ describe('swarmts node ls', () => {
 describe('swarmts node inspect', () => {
   it('prints a JSON array indented like docker by default', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'inspect', 'node1', 'node2']);
+    const result = await swarmts(['node', 'inspect', 'node1', 'node2'], hostEnv);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${JSON.stringify([leader, worker], null, 4)}\n`);
     expect(result.stdout.split('\n')[1]).toBe('    {');
@@ -270,22 +225,28 @@ describe('swarmts node inspect', () => {
 
   it('prints one compact array with --format json, and a template per node', async () => {
     await fakeApi(clusterRoutes());
-    const json = await swarmts(['node', 'inspect', '--format', 'json', 'node1']);
+    const json = await swarmts(['node', 'inspect', '--format', 'json', 'node1'], hostEnv);
     expect(json.stdout).toBe(`${JSON.stringify([leader])}\n`);
-    const template = await swarmts(['node', 'inspect', '-f', '{{.Spec.Role}}', 'node1', 'node2']);
+    const template = await swarmts(
+      ['node', 'inspect', '-f', '{{.Spec.Role}}', 'node1', 'node2'],
+      hostEnv,
+    );
     expect(template.stdout).toBe('manager\nworker\n');
   });
 
   it('inspects "self" through GET /info', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'inspect', '-f', '{{.Description.Hostname}}', 'self']);
+    const result = await swarmts(
+      ['node', 'inspect', '-f', '{{.Description.Hostname}}', 'self'],
+      hostEnv,
+    );
     expect(result.stdout).toBe('node1\n');
     expect(calls()).toEqual(['GET /info', `GET /nodes/${leader.ID}`]);
   });
 
   it('prints a human block with --pretty', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'inspect', '--pretty', 'node1', 'node2']);
+    const result = await swarmts(['node', 'inspect', '--pretty', 'node1', 'node2'], hostEnv);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
       [
@@ -338,7 +299,10 @@ describe('swarmts node inspect', () => {
       'GET /nodes/nope': { status: 404, body: { message: 'node nope not found' } },
       'GET /nodes/gone': { status: 404, body: { message: 'node gone not found' } },
     });
-    const result = await swarmts(['node', 'inspect', '-f', '{{.ID}}', 'nope', 'node2', 'gone']);
+    const result = await swarmts(
+      ['node', 'inspect', '-f', '{{.ID}}', 'nope', 'node2', 'gone'],
+      hostEnv,
+    );
     expect(result).toEqual({
       code: 1,
       stdout: `${worker.ID}\n`,
@@ -348,7 +312,7 @@ describe('swarmts node inspect', () => {
 
   it('refuses --pretty with --format', async () => {
     await fakeApi(clusterRoutes());
-    expect(await swarmts(['node', 'inspect', '--pretty', '-f', 'json', 'node1'])).toEqual({
+    expect(await swarmts(['node', 'inspect', '--pretty', '-f', 'json', 'node1'], hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: 'Error: --format is incompatible with human friendly format\n',
@@ -362,21 +326,24 @@ describe('swarmts node inspect', () => {
 describe('swarmts node update', () => {
   it('sends the whole spec at the node version, with labels added and removed', async () => {
     await fakeApi({ ...clusterRoutes(), [`POST /nodes/${worker.ID}/update`]: {} });
-    const result = await swarmts([
-      'node',
-      'update',
-      '--availability',
-      'drain',
-      '--label-add',
-      'zone=b',
-      '--label-add',
-      'rack',
-      '--label-rm',
-      'gpu',
-      '--role',
-      'manager',
-      'node2',
-    ]);
+    const result = await swarmts(
+      [
+        'node',
+        'update',
+        '--availability',
+        'drain',
+        '--label-add',
+        'zone=b',
+        '--label-add',
+        'rack',
+        '--label-rm',
+        'gpu',
+        '--role',
+        'manager',
+        'node2',
+      ],
+      hostEnv,
+    );
     expect(result).toEqual({ code: 0, stdout: 'node2\n', stderr: '' });
     expect(calls()).toEqual(['GET /nodes/node2', `POST /nodes/${worker.ID}/update`]);
     expect(requests[1]?.query).toEqual({ version: '7' });
@@ -389,7 +356,7 @@ describe('swarmts node update', () => {
 
   it('keeps the spec as it is for the flags not given', async () => {
     await fakeApi({ ...clusterRoutes(), [`POST /nodes/${leader.ID}/update`]: {} });
-    const result = await swarmts(['node', 'update', '--label-add', 'a=1=2', 'self']);
+    const result = await swarmts(['node', 'update', '--label-add', 'a=1=2', 'self'], hostEnv);
     expect(result).toEqual({ code: 0, stdout: 'self\n', stderr: '' });
     expect(requests.at(-1)?.body).toEqual({
       Labels: { zone: 'a', a: '1=2' },
@@ -400,17 +367,17 @@ describe('swarmts node update', () => {
 
   it('refuses bad flags with one line and sends nothing', async () => {
     await fakeApi(clusterRoutes());
-    expect(await swarmts(['node', 'update', '--availability', 'sleep', 'node2'])).toEqual({
+    expect(await swarmts(['node', 'update', '--availability', 'sleep', 'node2'], hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr:
         'Error: invalid argument "sleep" for "--availability" flag: must be one of active, pause, drain\n',
     });
-    expect((await swarmts(['node', 'update', '--role', 'boss', 'node2'])).stderr).toBe(
+    expect((await swarmts(['node', 'update', '--role', 'boss', 'node2'], hostEnv)).stderr).toBe(
       'Error: invalid argument "boss" for "--role" flag: must be one of worker, manager\n',
     );
-    expect((await swarmts(['node', 'update', '--label-add', '=x', 'node2'])).code).toBe(1);
-    expect((await swarmts(['node', 'update', 'node1', 'node2'])).stderr).toMatch(
+    expect((await swarmts(['node', 'update', '--label-add', '=x', 'node2'], hostEnv)).code).toBe(1);
+    expect((await swarmts(['node', 'update', 'node1', 'node2'], hostEnv)).stderr).toMatch(
       /^Error: too many arguments.*\n$/,
     );
     expect(requests).toEqual([]);
@@ -418,7 +385,7 @@ describe('swarmts node update', () => {
 
   it('refuses to remove a label the node does not have, before updating', async () => {
     await fakeApi(clusterRoutes());
-    expect(await swarmts(['node', 'update', '--label-rm', 'nope', 'node2'])).toEqual({
+    expect(await swarmts(['node', 'update', '--label-rm', 'nope', 'node2'], hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: "Error: key nope doesn't exist in node's labels\n",
@@ -434,18 +401,20 @@ describe('swarmts node update', () => {
         body: { message: 'update out of sequence' },
       },
     });
-    expect(await swarmts(['node', 'update', '--availability', 'active', 'node2'])).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: 'Error: update out of sequence\n',
-    });
+    expect(await swarmts(['node', 'update', '--availability', 'active', 'node2'], hostEnv)).toEqual(
+      {
+        code: 1,
+        stdout: '',
+        stderr: 'Error: update out of sequence\n',
+      },
+    );
   });
 });
 
 describe('swarmts node promote and demote', () => {
   it('promotes workers and skips nodes that are managers already', async () => {
     await fakeApi({ ...clusterRoutes(), [`POST /nodes/${worker.ID}/update`]: {} });
-    const result = await swarmts(['node', 'promote', 'node1', 'node2']);
+    const result = await swarmts(['node', 'promote', 'node1', 'node2'], hostEnv);
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -469,7 +438,7 @@ describe('swarmts node promote and demote', () => {
         body: { message: 'attempting to demote the last manager of the swarm (node1)' },
       },
     });
-    const result = await swarmts(['node', 'demote', 'node2', 'node10', 'node1', 'node10']);
+    const result = await swarmts(['node', 'demote', 'node2', 'node10', 'node1', 'node10'], hostEnv);
     expect(result).toEqual({
       code: 1,
       stdout: 'Node node2 is already a worker.\nManager node10 demoted in the swarm.\n',
@@ -483,7 +452,7 @@ describe('swarmts node promote and demote', () => {
   });
 
   it('needs at least one node', async () => {
-    const result = await swarmts(['node', 'promote']);
+    const result = await swarmts(['node', 'promote'], hostEnv);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^Error: missing required argument 'node'.*\n$/);
   });
@@ -504,7 +473,7 @@ describe('swarmts node rm', () => {
       'DELETE /nodes/node3': { status: 404, body: { message: 'node node3 not found' } },
       'DELETE /nodes/node4': {},
     });
-    const result = await swarmts(['node', 'rm', 'node2', 'node1', 'node3', 'node4']);
+    const result = await swarmts(['node', 'rm', 'node2', 'node1', 'node3', 'node4'], hostEnv);
     expect(result).toEqual({
       code: 1,
       stdout: 'node2\nnode4\n',
@@ -517,7 +486,7 @@ describe('swarmts node rm', () => {
 
   it('forces with -f, and remove is an alias', async () => {
     await fakeApi({ 'DELETE /nodes/node2': {} });
-    expect(await swarmts(['node', 'remove', '-f', 'node2'])).toEqual({
+    expect(await swarmts(['node', 'remove', '-f', 'node2'], hostEnv)).toEqual({
       code: 0,
       stdout: 'node2\n',
       stderr: '',
@@ -528,13 +497,13 @@ describe('swarmts node rm', () => {
 
 describe('swarmts node --help', () => {
   it('lists the node commands and documents each one', async () => {
-    const group = await swarmts(['node', '--help']);
+    const group = await swarmts(['node', '--help'], hostEnv);
     expect(group.code).toBe(0);
     for (const name of ['ls|list', 'inspect', 'update', 'promote', 'demote', 'rm|remove']) {
       expect(group.stdout).toContain(`  ${name} `);
     }
     expect(group.stdout).not.toContain('help [command]');
-    const update = await swarmts(['node', 'update', '--help']);
+    const update = await swarmts(['node', 'update', '--help'], hostEnv);
     expect(update.stdout).toContain('Usage: swarmts node update [options] <node>');
     expect(update.stdout).toContain('--label-add <key=value>');
   });

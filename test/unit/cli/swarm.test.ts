@@ -1,87 +1,39 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../../src/cli/program.js';
+import { swarmts } from '../../support/cli.js';
+import { type FakeApi, type Recorded, type Routes, startFakeApi } from '../../support/fake-api.js';
 
-// ---- a fake control API on a unix socket: canned answers per route, requests recorded ----
-
-interface Recorded {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: unknown;
-}
-type Answer = { status?: number; body?: unknown };
-type Routes = Record<string, Answer | ((req: Recorded) => Answer)>;
+// ---- a fake control API on a unix socket (test/support/fake-api.ts), one per test ----------
 
 let dir: string;
 let socket: string;
-let server: Server | undefined;
+/** The env that points the CLI at the fake API: { SWARMTS_HOST: socket }. */
+let hostEnv: Record<string, string>;
+let api: FakeApi | undefined;
 let requests: Recorded[];
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'swarmts-cli-swarm-'));
   socket = join(dir, 'api.sock');
+  hostEnv = { SWARMTS_HOST: socket };
   requests = [];
 });
 
 afterEach(async () => {
-  if (server) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-    server = undefined;
-  }
+  await api?.close();
+  api = undefined;
   await rm(dir, { recursive: true, force: true });
 });
 
 async function fakeApi(routes: Routes): Promise<void> {
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://agent');
-      const text = Buffer.concat(chunks).toString('utf8');
-      const recorded: Recorded = {
-        method: req.method ?? '',
-        path: decodeURIComponent(url.pathname),
-        query: Object.fromEntries(url.searchParams),
-        body: text === '' ? undefined : JSON.parse(text),
-      };
-      requests.push(recorded);
-      const route = routes[`${recorded.method} ${recorded.path}`];
-      const answer: Answer = (typeof route === 'function' ? route(recorded) : route) ?? {
-        status: 404,
-        body: { message: `no route ${recorded.method} ${recorded.path}` },
-      };
-      res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
-      res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
-    });
-  });
-  const listening = server;
-  await new Promise<void>((resolve) => listening.listen(socket, resolve));
-}
-
-async function swarmts(args: string[], env: Record<string, string> = { SWARMTS_HOST: socket }) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    io: {
-      stdout: (text) => {
-        stdout += text;
-      },
-      stderr: (text) => {
-        stderr += text;
-      },
-      env,
-    },
-  });
-  return { code, stdout, stderr };
+  api = await startFakeApi(routes, socket);
+  requests = api.requests;
 }
 
 /** The requests sent, as 'METHOD /path'. */
-const calls = () => requests.map((r) => `${r.method} ${r.path}`);
+const calls = () => api?.calls() ?? [];
 
 // ---- fixtures ----------------------------------------------------------------------------
 
@@ -130,13 +82,10 @@ describe('swarmts init', () => {
       'GET /swarm': { body: cluster() },
       'GET /info': { body: info() },
     });
-    const result = await swarmts([
-      'init',
-      '--advertise-addr',
-      '10.0.0.1',
-      '--listen-addr',
-      '0.0.0.0:4400',
-    ]);
+    const result = await swarmts(
+      ['init', '--advertise-addr', '10.0.0.1', '--listen-addr', '0.0.0.0:4400'],
+      hostEnv,
+    );
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -158,7 +107,7 @@ describe('swarmts init', () => {
         body: { ID: NODE_ID, ManagerStatus: { Addr: '10.0.0.1:4377', Reachability: 'reachable' } },
       },
     });
-    const result = await swarmts(['init', '--force-new-cluster']);
+    const result = await swarmts(['init', '--force-new-cluster'], hostEnv);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`swarmts join --token ${WORKER_TOKEN} 10.0.0.1:4377\n`);
     expect(requests[0]?.body).toEqual({ ForceNewCluster: true });
@@ -168,7 +117,11 @@ describe('swarmts init', () => {
     const message =
       'This node is already part of a swarm. Use "swarmts leave" to leave this swarm and join another one.';
     await fakeApi({ 'POST /swarm/init': { status: 503, body: { message } } });
-    expect(await swarmts(['init'])).toEqual({ code: 1, stdout: '', stderr: `Error: ${message}\n` });
+    expect(await swarmts(['init'], hostEnv)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Error: ${message}\n`,
+    });
     expect(requests[0]?.body).toEqual({});
   });
 
@@ -190,7 +143,7 @@ describe('swarmts join', () => {
       'POST /swarm/join': {},
       'GET /info': { body: info({ ControlAvailable: false }) },
     });
-    const result = await swarmts(['join', '--token', WORKER_TOKEN, '10.0.0.1:4377']);
+    const result = await swarmts(['join', '--token', WORKER_TOKEN, '10.0.0.1:4377'], hostEnv);
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -202,18 +155,21 @@ describe('swarmts join', () => {
 
   it('joins as a manager, passing the addresses given', async () => {
     await fakeApi({ 'POST /swarm/join': {}, 'GET /info': { body: info() } });
-    const result = await swarmts([
-      '-H',
-      socket,
-      'join',
-      '--token',
-      MANAGER_TOKEN,
-      '--advertise-addr',
-      'eth0',
-      '--listen-addr',
-      '0.0.0.0:4400',
-      '10.0.0.1',
-    ]);
+    const result = await swarmts(
+      [
+        '-H',
+        socket,
+        'join',
+        '--token',
+        MANAGER_TOKEN,
+        '--advertise-addr',
+        'eth0',
+        '--listen-addr',
+        '0.0.0.0:4400',
+        '10.0.0.1',
+      ],
+      hostEnv,
+    );
     expect(result.stdout).toBe('This node joined a swarm as a manager.\n');
     expect(requests[0]?.body).toEqual({
       ListenAddr: '0.0.0.0:4400',
@@ -225,10 +181,10 @@ describe('swarmts join', () => {
 
   it('needs a token and a manager address', async () => {
     await fakeApi({});
-    const noToken = await swarmts(['join', '10.0.0.1:4377']);
+    const noToken = await swarmts(['join', '10.0.0.1:4377'], hostEnv);
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/^Error: required option '--token <token>' not specified.*\n$/);
-    const noAddr = await swarmts(['join', '--token', WORKER_TOKEN]);
+    const noAddr = await swarmts(['join', '--token', WORKER_TOKEN], hostEnv);
     expect(noAddr.code).toBe(1);
     expect(noAddr.stderr).toMatch(/^Error: missing required argument 'host:port'.*\n$/);
     expect(requests).toEqual([]);
@@ -237,7 +193,7 @@ describe('swarmts join', () => {
   it("relays a refused token's message", async () => {
     const message = 'invalid join token: it matches neither the worker nor the manager token';
     await fakeApi({ 'POST /swarm/join': { status: 400, body: { message } } });
-    expect(await swarmts(['join', '--token', 'SWMTS-1-x-y', '10.0.0.1:4377'])).toEqual({
+    expect(await swarmts(['join', '--token', 'SWMTS-1-x-y', '10.0.0.1:4377'], hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: `Error: ${message}\n`,
@@ -255,19 +211,19 @@ describe('swarmts join-token', () => {
 
   it('prints the join command of a worker and of a manager', async () => {
     await fakeApi(routes());
-    expect(await swarmts(['join-token', 'worker'])).toEqual({
+    expect(await swarmts(['join-token', 'worker'], hostEnv)).toEqual({
       code: 0,
       stderr: '',
       stdout: joinText('worker', WORKER_TOKEN),
     });
-    expect((await swarmts(['join-token', 'manager'])).stdout).toBe(
+    expect((await swarmts(['join-token', 'manager'], hostEnv)).stdout).toBe(
       joinText('manager', MANAGER_TOKEN),
     );
   });
 
   it('prints only the token with -q', async () => {
     await fakeApi(routes());
-    expect(await swarmts(['join-token', '-q', 'manager'])).toEqual({
+    expect(await swarmts(['join-token', '-q', 'manager'], hostEnv)).toEqual({
       code: 0,
       stderr: '',
       stdout: `${MANAGER_TOKEN}\n`,
@@ -288,7 +244,7 @@ describe('swarmts join-token', () => {
       },
       'GET /info': { body: info() },
     });
-    const result = await swarmts(['join-token', '--rotate', 'worker']);
+    const result = await swarmts(['join-token', '--rotate', 'worker'], hostEnv);
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -301,14 +257,14 @@ describe('swarmts join-token', () => {
 
   it('rotates the manager token quietly with -q', async () => {
     await fakeApi({ ...routes(), 'POST /swarm/update': {} });
-    const result = await swarmts(['join-token', '-q', '--rotate', 'manager']);
+    const result = await swarmts(['join-token', '-q', '--rotate', 'manager'], hostEnv);
     expect(result).toEqual({ code: 0, stderr: '', stdout: `${MANAGER_TOKEN}\n` });
     expect(requests[1]?.query).toEqual({ version: '12', rotateManagerToken: 'true' });
   });
 
   it('refuses an unknown role before any request', async () => {
     await fakeApi(routes());
-    expect(await swarmts(['join-token', 'boss'])).toEqual({
+    expect(await swarmts(['join-token', 'boss'], hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: 'Error: unknown role boss (use worker or manager)\n',
@@ -320,7 +276,7 @@ describe('swarmts join-token', () => {
     const message =
       "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
     await fakeApi({ 'GET /swarm': { status: 503, body: { message } } });
-    expect(await swarmts(['join-token', 'worker'])).toEqual({
+    expect(await swarmts(['join-token', 'worker'], hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: `Error: ${message}\n`,
@@ -333,13 +289,13 @@ describe('swarmts join-token', () => {
 describe('swarmts leave', () => {
   it('leaves, with force=true only when forced', async () => {
     await fakeApi({ 'POST /swarm/leave': {} });
-    expect(await swarmts(['leave'])).toEqual({
+    expect(await swarmts(['leave'], hostEnv)).toEqual({
       code: 0,
       stderr: '',
       stdout: 'Node left the swarm.\n',
     });
-    expect(await swarmts(['leave', '-f'])).toMatchObject({ code: 0 });
-    expect(await swarmts(['leave', '--force'])).toMatchObject({ code: 0 });
+    expect(await swarmts(['leave', '-f'], hostEnv)).toMatchObject({ code: 0 });
+    expect(await swarmts(['leave', '--force'], hostEnv)).toMatchObject({ code: 0 });
     expect(requests.map((r) => r.query)).toEqual([{}, { force: 'true' }, { force: 'true' }]);
   });
 
@@ -347,7 +303,7 @@ describe('swarmts leave', () => {
     const message =
       'You are attempting to leave the swarm on a node that is its last manager: the swarm and all its state would be lost. Use --force to do it anyway.';
     await fakeApi({ 'POST /swarm/leave': { status: 503, body: { message } } });
-    expect(await swarmts(['leave'])).toEqual({
+    expect(await swarmts(['leave'], hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: `Error: ${message}\n`,
@@ -357,12 +313,12 @@ describe('swarmts leave', () => {
 
 describe('swarm commands --help', () => {
   it('documents every command, and the global --host', async () => {
-    const top = await swarmts(['--help']);
+    const top = await swarmts(['--help'], hostEnv);
     expect(top.stdout).toContain('-H, --host <socket>');
     for (const name of ['init', 'join', 'join-token', 'leave', 'node']) {
       expect(top.stdout).toMatch(new RegExp(`\\n  ${name} `));
     }
-    const joinToken = await swarmts(['join-token', '--help']);
+    const joinToken = await swarmts(['join-token', '--help'], hostEnv);
     expect(joinToken.code).toBe(0);
     expect(joinToken.stdout).toContain('Usage: swarmts join-token [options] <role>');
     expect(joinToken.stdout).toContain('--rotate');
