@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { rm, stat } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -41,6 +41,7 @@ import { ClusterNode, p2pAddrs } from './cluster-node.js';
 import { describeNode } from './description.js';
 import { runOnLeader, serveForwardedRequests } from './forwarding.js';
 import {
+  LEAVING_FILE,
   readSwarmState,
   removeSwarmState,
   type SwarmState,
@@ -73,6 +74,8 @@ export class Agent implements AgentControl {
   private readonly api: ApiServer;
   private readonly runtime: DockerRuntime;
   private serial: Promise<unknown> = Promise.resolve();
+  private stateWrites: Promise<void> = Promise.resolve();
+  private stateGeneration = 0;
   private log: Logger;
 
   private constructor(
@@ -102,14 +105,19 @@ export class Agent implements AgentControl {
   }
 
   private async boot(): Promise<void> {
-    this.state = await readSwarmState(this.options.dataDir);
+    if (await exists(join(this.options.dataDir, LEAVING_FILE))) {
+      await this.wipe('finishing a leave that was interrupted');
+    }
+    const state = await readSwarmState(this.options.dataDir);
     this.description = await describeNode(this.runtime, this.options.hostname, this.log);
-    if (this.state) {
-      const state = this.state;
+    if (state) {
       const host = await this.createHost(state);
       const manager = await hasRaftData(this.options.dataDir);
+      this.state = state;
       this.node = await this.startNode(host, state, { manager });
       this.log.info({ manager }, 'rejoined the swarm');
+    } else {
+      await this.clearLeftoverRaft();
     }
     await this.api.start();
     this.log.info({ socket: this.options.socketPath }, 'agent ready');
@@ -190,13 +198,13 @@ export class Agent implements AgentControl {
         listenAddr: `${listen.host}:${listen.port}`,
         advertiseAddr: this.advertiseIp(request.AdvertiseAddr, listen),
         managers: [],
+        raftMember: false,
       };
+      await this.clearLeftoverRaft();
       const host = await this.createHost(state);
       state.managers = [{ id: this.identity.nodeId, addrs: p2pAddrs(host, state, this.nodeId) }];
-      await writeSwarmState(this.options.dataDir, state);
-      this.state = state;
-      this.node = await this.startNode(host, state, { manager: true, bootstrap: true });
-      const manager = this.node.manager;
+      const node = await this.enterSwarm(host, state, { manager: true, bootstrap: true });
+      const manager = node.manager;
       if (!manager) throw new SwarmtsError('internal', 'the manager did not start');
       await waitForStore(
         manager.store,
@@ -227,28 +235,23 @@ export class Agent implements AgentControl {
         listenAddr: `${listen.host}:${listen.port}`,
         advertiseAddr: this.advertiseIp(request.AdvertiseAddr, listen),
         managers: [],
+        raftMember: false,
       };
       const host = await this.createHost(state);
       try {
         const answer = await this.askToJoin(host, state, remotes, token.roleSecret);
         state.clusterId = answer.clusterId;
         state.managers = answer.managers;
-        await writeSwarmState(this.options.dataDir, state);
-        this.state = state;
-        this.node = await this.startNode(host, state, { manager: answer.role === 'manager' });
+        await this.clearLeftoverRaft();
+        const node = await this.enterSwarm(host, state, { manager: answer.role === 'manager' });
         this.log.info({ role: answer.role, clusterId: state.clusterId }, 'joined the swarm');
-        if (answer.role === 'manager' && this.node.manager) {
+        if (answer.role === 'manager' && node.manager) {
           // Return once this manager has the swarm's state, so the next command works here.
-          await waitForStore(this.node.manager.store, (s) => s.getCluster() !== undefined, 20_000);
+          await waitForStore(node.manager.store, (s) => s.getCluster() !== undefined, 20_000);
         }
       } catch (error) {
-        if (!this.state) {
-          try {
-            await host.stop();
-          } catch {
-            // the join failed already; a host that does not stop cleanly changes nothing
-          }
-        }
+        // enterSwarm cleans up after itself; before it, only the host exists.
+        if (!this.node) await stopQuietly(host);
         throw error;
       }
     });
@@ -289,6 +292,7 @@ export class Agent implements AgentControl {
     const view = {
       isLeader: () => manager.consensus.isLeader(),
       leaderId: () => manager.consensus.status().leader,
+      catchUp: () => manager.consensus.readBarrier(),
     };
     return (request) =>
       runOnLeader(node.host, view, request, (r) => this.api.handle(r, { forwarded: true }));
@@ -312,20 +316,21 @@ export class Agent implements AgentControl {
       heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 500,
       ...(this.options.tickMs ? { tickMs: this.options.tickMs } : {}),
       onManagers: (managers) => {
-        if (!this.state) return;
-        this.state = { ...this.state, managers };
-        writeSwarmState(this.options.dataDir, this.state).catch((error: unknown) =>
+        void this.updateState((current) => ({ ...current, managers })).catch((error: unknown) =>
           this.log.warn({ err: oneLineMessage(error) }, 'cannot save the managers list'),
         );
       },
+      setRaftMember: (raftMember) => this.updateState((current) => ({ ...current, raftMember })),
       onRemoved: () => {
-        void this.serialize(() => this.wipe('removed from the swarm')).catch(() => {});
+        void this.serialize(() => this.wipe('removed from the swarm')).catch((error: unknown) =>
+          this.log.error({ err: oneLineMessage(error) }, 'could not leave the swarm cleanly'),
+        );
       },
       logger: this.log,
     });
     await serveForwardedRequests(
       host,
-      (peer) => isVoter(node.manager, peer),
+      (peer) => isRaftMember(node.manager, peer),
       (request) => this.api.handle(request, { forwarded: true }),
       this.log,
     );
@@ -344,17 +349,70 @@ export class Agent implements AgentControl {
     return this.identity.nodeId;
   }
 
-  /** Leaves for good: stops, then forgets the swarm and this identity (a rejoin is new). */
+  /**
+   * Leaves for good: stops, then forgets the swarm and this identity (a rejoin is new). A
+   * marker file makes it atomic across a crash: a boot that finds it finishes the job.
+   */
   private async wipe(reason: string): Promise<void> {
+    const dataDir = this.options.dataDir;
+    await writeFile(join(dataDir, LEAVING_FILE), `${reason}\n`);
     await this.node?.stop();
     this.node = undefined;
     this.state = undefined;
-    await removeSwarmState(this.options.dataDir);
-    await rm(join(this.options.dataDir, 'raft'), { recursive: true, force: true });
-    await rm(join(this.options.dataDir, IDENTITY_FILE), { force: true });
-    this.identity = await loadOrCreateIdentity(this.options.dataDir);
+    this.stateGeneration++;
+    await this.stateWrites;
+    await removeSwarmState(dataDir);
+    await rm(join(dataDir, 'raft'), { recursive: true, force: true });
+    await rm(join(dataDir, IDENTITY_FILE), { force: true });
+    this.identity = await loadOrCreateIdentity(dataDir);
+    await rm(join(dataDir, LEAVING_FILE), { force: true });
     this.log = this.options.logger.child({ node: this.identity.nodeId });
     this.log.info({ reason }, 'this node is no longer in a swarm');
+  }
+
+  /**
+   * Records the swarm and starts the node; if the node cannot start, the agent is left out
+   * of the swarm as before (no half-joined state).
+   */
+  private async enterSwarm(
+    host: Host,
+    state: SwarmState,
+    role: { manager: boolean; bootstrap?: boolean },
+  ): Promise<ClusterNode> {
+    await writeSwarmState(this.options.dataDir, state);
+    this.state = state;
+    try {
+      this.node = await this.startNode(host, state, role);
+      return this.node;
+    } catch (error) {
+      this.state = undefined;
+      this.stateGeneration++;
+      await this.stateWrites;
+      await removeSwarmState(this.options.dataDir);
+      await rm(join(this.options.dataDir, 'raft'), { recursive: true, force: true });
+      await stopQuietly(host);
+      throw error;
+    }
+  }
+
+  /** Raft data without a swarm is what a crashed leave leaves: never reuse it. */
+  private async clearLeftoverRaft(): Promise<void> {
+    if (!(await hasRaftData(this.options.dataDir))) return;
+    this.log.warn({}, 'removing Raft data left from an earlier swarm');
+    await rm(join(this.options.dataDir, 'raft'), { recursive: true, force: true });
+  }
+
+  /** Every swarm.json change goes through here, one at a time; a leave voids those pending. */
+  private updateState(change: (current: SwarmState) => SwarmState): Promise<void> {
+    const generation = this.stateGeneration;
+    const write = this.stateWrites.then(async () => {
+      if (!this.state || generation !== this.stateGeneration) return;
+      const next = change(this.state);
+      await writeSwarmState(this.options.dataDir, next);
+      this.state = next;
+    });
+    this.stateWrites = write.catch(() => {});
+    return write;
   }
 
   private async askToJoin(
@@ -366,6 +424,7 @@ export class Agent implements AgentControl {
     // Under 3 s in all: a wrong network key never finishes the handshake (2 s pnet timeout).
     const timeoutMs = this.options.joinTimeoutMs ?? 2500;
     const failures: string[] = [];
+    const transient: string[] = [];
     for (const remote of remotes) {
       let channel: Awaited<ReturnType<typeof openChannel>>;
       try {
@@ -390,13 +449,20 @@ export class Agent implements AgentControl {
           await withTimeout(channel.next(), 30_000, 'the manager did not answer the join'),
         );
         if (!reply.success) throw new SwarmtsError('unavailable', 'the manager sent a bad answer');
-        if (!reply.data.ok) throw new InvalidArgumentError(reply.data.message);
-        return reply.data;
+        if (reply.data.ok) return reply.data;
+        if (!reply.data.retry) throw new InvalidArgumentError(reply.data.message);
+        transient.push(reply.data.message);
       } finally {
         await channel.close();
       }
     }
-    this.log.warn({ failures }, 'join failed');
+    this.log.warn({ failures, transient }, 'join failed');
+    if (transient.length > 0) {
+      throw new SwarmtsError(
+        'unavailable',
+        `the swarm cannot admit this node right now (${transient[0]}); try again in a few seconds`,
+      );
+    }
     throw new SwarmtsError('unavailable', 'invalid join token or unreachable manager');
   }
 
@@ -418,11 +484,19 @@ export class Agent implements AgentControl {
     }
   }
 
+  /** An IPv4 address: it goes into every node's multiaddrs as /ip4/... */
   private advertiseIp(requested: string | undefined, listen: HostPort): string {
     const text = requested ?? this.options.advertiseAddr;
-    if (text) return parseHostPort(text, listen.port, 'advertise address').host;
-    if (listen.host !== '0.0.0.0' && listen.host !== '::') return listen.host;
-    return defaultAdvertiseIp();
+    let ip: string;
+    if (text) ip = parseHostPort(text, listen.port, 'advertise address').host;
+    else if (listen.host !== '0.0.0.0' && listen.host !== '::') ip = listen.host;
+    else ip = defaultAdvertiseIp();
+    if (isIP(ip) !== 4) {
+      throw new InvalidArgumentError(
+        `advertise address ${text ?? ip}: use an IPv4 address or a network interface that has one`,
+      );
+    }
+    return ip;
   }
 
   private serialize<T>(work: () => Promise<T>): Promise<T> {
@@ -432,12 +506,26 @@ export class Agent implements AgentControl {
   }
 }
 
-function isVoter(manager: Manager | undefined, peer: string): boolean {
-  return manager?.membership.voters.includes(peer) ?? false;
+/** Voters and learners (a manager that just joined) may forward writes to the leader. */
+function isRaftMember(manager: Manager | undefined, peer: string): boolean {
+  const conf = manager?.membership;
+  return conf !== undefined && (conf.voters.includes(peer) || conf.learners.includes(peer));
 }
 
 async function hasRaftData(dataDir: string): Promise<boolean> {
-  return stat(join(dataDir, 'raft')).then(
+  return exists(join(dataDir, 'raft'));
+}
+
+async function stopQuietly(host: Host): Promise<void> {
+  try {
+    await host.stop();
+  } catch {
+    // already failing; a host that does not stop cleanly changes nothing
+  }
+}
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(
     () => true,
     () => false,
   );

@@ -6,7 +6,9 @@
  * asked to be a manager → start Raft (it is then added as a learner and promoted); demoted
  * and out of the Raft group → stop Raft and delete its data.
  */
+import { stat } from 'node:fs/promises';
 import { freemem, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { oneLineMessage } from '../errors.js';
@@ -35,10 +37,10 @@ export interface ClusterNodeOptions {
   electionTicks?: number;
   /** The managers' list changed: persist it. */
   onManagers: (managers: ManagerAddress[]) => void;
+  /** Persist whether this node is in the Raft group (before Raft starts, after it leaves). */
+  setRaftMember: (member: boolean) => Promise<void>;
   /** The swarm removed this node. */
   onRemoved: () => void;
-  /** A Manager started or stopped on this node. */
-  onManagerChange?: (manager: Manager | undefined) => void;
   logger: Logger;
 }
 
@@ -99,10 +101,6 @@ export class ClusterNode {
     return this.managers;
   }
 
-  get sessionLeader(): string | undefined {
-    return this.session.connectedTo;
-  }
-
   private async run(): Promise<void> {
     for (const m of this.managers) await this.remember(m);
     if (this.options.manager) {
@@ -125,10 +123,13 @@ export class ClusterNode {
     clearInterval(this.keeper);
     this.publisher.stop();
     this.stopListening?.();
-    await this.session.stop();
-    await this.roleChange;
-    await this.manager?.stop();
-    await this.options.host.stop();
+    try {
+      await this.session.stop();
+      await this.roleChange;
+      await this.manager?.stop();
+    } finally {
+      await this.options.host.stop();
+    }
   }
 
   private hello(): SessionHello {
@@ -141,6 +142,19 @@ export class ClusterNode {
   }
 
   private async startManager(bootstrap: boolean, forceNewCluster = false): Promise<void> {
+    const raftDir = join(this.options.dataDir, 'raft');
+    const hasLog = await stat(raftDir).then(
+      () => true,
+      () => false,
+    );
+    if (!hasLog && this.options.state.raftMember) {
+      this.log.error(
+        { raftDir },
+        'this node is a manager but its Raft data is gone; it will not rejoin the Raft group with an empty log. Demote it from another manager (swarmts node demote), then make it leave and join again',
+      );
+      return;
+    }
+    await this.options.setRaftMember(true);
     // Loaded on demand: a worker never pays for Raft, LevelDB and the store in memory.
     const { Manager } = await import('../manager/manager.js');
     const manager = await Manager.start({
@@ -162,7 +176,6 @@ export class ClusterNode {
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
     });
     this.manager = manager;
-    this.options.onManagerChange?.(manager);
     this.log.info({ bootstrap }, 'manager started');
   }
 
@@ -179,8 +192,8 @@ export class ClusterNode {
           // committed; this node may never see that commit itself, so it trusts the record.
           const manager = this.manager;
           this.manager = undefined;
-          this.options.onManagerChange?.(undefined);
           await manager.destroy();
+          await this.options.setRaftMember(false);
           this.log.info({}, 'demoted: this node left the raft group and is a worker now');
         }
       } catch (error) {
@@ -221,13 +234,17 @@ export class ClusterNode {
     if (this.stopped) return;
     for (const m of this.managers) {
       if (m.id === this.options.nodeId) continue;
-      const peer = peerIdFromString(m.id);
-      if (this.options.host.getConnections(peer).length > 0) continue;
-      this.options.host
-        .dial(peer, { signal: AbortSignal.timeout(2000) })
-        .catch((error: unknown) =>
-          this.log.debug({ peer: m.id, err: oneLineMessage(error) }, 'manager not reachable'),
-        );
+      try {
+        const peer = peerIdFromString(m.id);
+        if (this.options.host.getConnections(peer).length > 0) continue;
+        this.options.host
+          .dial(peer, { signal: AbortSignal.timeout(2000) })
+          .catch((error: unknown) =>
+            this.log.debug({ peer: m.id, err: oneLineMessage(error) }, 'manager not reachable'),
+          );
+      } catch (error) {
+        this.log.warn({ peer: m.id, err: oneLineMessage(error) }, 'bad manager id');
+      }
     }
   }
 }

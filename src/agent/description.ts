@@ -1,7 +1,7 @@
 /**
- * What a node says about itself: hostname, platform, resources and its Docker engine. The
- * engine may be down when the agent starts; the node then reports no engine version and
- * tries again at its next session.
+ * What a node says about itself: hostname, platform, resources and its Docker engine, read
+ * when the agent starts. An engine that is down then is reported with no version (restart
+ * the agent once the engine runs).
  */
 import { arch, cpus, hostname, platform, totalmem } from 'node:os';
 import type { Logger } from '../log.js';

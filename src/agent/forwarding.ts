@@ -7,6 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { z } from 'zod';
 import { NoLeaderError } from '../api/errors.js';
 import type { ApiRequest, ApiResponse } from '../api/types.js';
+import { oneLineMessage, SwarmtsError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { call, PeerUnreachableError, serveCalls } from '../p2p/channel.js';
 import type { Host } from '../p2p/host.js';
@@ -59,6 +60,8 @@ export async function forwardToLeader(
 export interface LeaderView {
   isLeader(): boolean;
   leaderId(): string | null;
+  /** Resolves once this manager has applied what the leader committed so far. */
+  catchUp(): Promise<void>;
 }
 
 /**
@@ -80,9 +83,18 @@ export async function runOnLeader(
     const leader = view.leaderId();
     if (leader && leader !== unreachable) {
       try {
-        return await forwardToLeader(host, leader, request);
+        const response = await forwardToLeader(host, leader, request);
+        // Read-your-writes: the caller's next read here must see what the leader just did.
+        if (response.status < 300) await view.catchUp().catch(() => {});
+        return response;
       } catch (error) {
-        if (!(error instanceof PeerUnreachableError)) throw error;
+        if (!(error instanceof PeerUnreachableError)) {
+          throw new SwarmtsError(
+            'unavailable',
+            `the leader did not answer; the change may or may not have been made (${oneLineMessage(error)}): check, then retry`,
+            { cause: error },
+          );
+        }
         unreachable = leader;
       }
     }

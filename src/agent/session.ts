@@ -64,7 +64,12 @@ export class SessionClient {
       const candidates = this.options.leadsItself() ? [] : this.candidates();
       for (const target of candidates) {
         if (this.stopped) return;
-        const ended = await this.attempt(target);
+        let ended = await this.attempt(target);
+        // Go straight to the leader we were sent to (once; it may be stale too).
+        const hint = this.leaderHint;
+        if (ended === 'redirected' && hint && hint.id !== this.options.selfId) {
+          ended = await this.attempt(hint);
+        }
         if (ended === 'removed') return;
         if (ended === 'served') break;
       }
@@ -83,7 +88,9 @@ export class SessionClient {
   }
 
   /** One session attempt; says how it ended. */
-  private async attempt(target: ManagerAddress): Promise<'failed' | 'served' | 'removed'> {
+  private async attempt(
+    target: ManagerAddress,
+  ): Promise<'failed' | 'redirected' | 'served' | 'removed'> {
     let peer: PeerId;
     try {
       peer = peerIdFromString(target.id);
@@ -105,6 +112,11 @@ export class SessionClient {
       this.log.debug({ peer: target.id, err: oneLineMessage(error) }, 'manager unreachable');
       return 'failed';
     }
+    if (this.stopped) {
+      // stop() came while we were dialling: it had no channel to abort yet.
+      channel.abort('agent stopping');
+      return 'failed';
+    }
     this.channel = channel;
     let served = false;
     try {
@@ -116,7 +128,7 @@ export class SessionClient {
         switch (message.t) {
           case 'redirect':
             this.leaderHint = message.leader ?? undefined;
-            return 'failed';
+            return message.leader ? 'redirected' : 'failed';
           case 'welcome':
             served = true;
             this.connectedTo = target.id;

@@ -9,8 +9,11 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { oneLineMessage, SwarmtsError } from '../errors.js';
+import { nodeIdSchema } from '../manager/wire.js';
 
 export const SWARM_STATE_FILE = 'swarm.json';
+/** Present while a leave is under way; a boot that finds it finishes the leave first. */
+export const LEAVING_FILE = 'leaving';
 
 const schema = z.object({
   version: z.literal(1),
@@ -20,9 +23,16 @@ const schema = z.object({
   listenAddr: z.string(),
   /** The IP other nodes reach this one at. */
   advertiseAddr: z.string(),
-  managers: z.array(z.object({ id: z.string(), addrs: z.array(z.string()) })),
+  managers: z.array(z.object({ id: nodeIdSchema, addrs: z.array(z.string().max(256)).max(16) })),
+  /**
+   * Set before this node first starts Raft, cleared when it leaves the Raft group. A node
+   * that is a member but has no Raft data has lost its log: it must not start Raft empty,
+   * since the group would count its votes and acknowledgements as if it remembered.
+   */
+  raftMember: z.boolean().default(false),
 });
 export type SwarmState = z.infer<typeof schema>;
+export type NewSwarmState = z.input<typeof schema>;
 
 export class SwarmStateError extends SwarmtsError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -49,7 +59,7 @@ export async function readSwarmState(dataDir: string): Promise<SwarmState | unde
   }
 }
 
-export async function writeSwarmState(dataDir: string, state: SwarmState): Promise<void> {
+export async function writeSwarmState(dataDir: string, state: NewSwarmState): Promise<void> {
   const path = join(dataDir, SWARM_STATE_FILE);
   const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(temporary, `${JSON.stringify(schema.parse(state), null, 2)}\n`, {

@@ -3,6 +3,7 @@
  * cluster state are marked `write`: on a follower manager the server forwards them to the
  * leader instead of running them here.
  */
+import { InvalidArgumentError } from '../errors.js';
 import { errorResponse } from './errors.js';
 import type { ApiRequest, ApiResponse } from './types.js';
 
@@ -44,7 +45,7 @@ export class Router {
         const actual = parts[i] ?? '';
         if (part.startsWith(':')) {
           if (actual === '') ok = false;
-          else params[part.slice(1)] = decodeURIComponent(actual);
+          else params[part.slice(1)] = safeDecode(actual);
         } else if (part !== actual) {
           ok = false;
         }
@@ -68,4 +69,13 @@ export function notFoundRoute(request: ApiRequest): ApiResponse {
     status: 404,
     body: { message: `page not found: no route for ${request.method} ${request.path}` },
   };
+}
+
+/** A malformed %-escape is the client's mistake (400), not ours. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new InvalidArgumentError(`malformed path segment ${JSON.stringify(text)}`);
+  }
 }

@@ -20,7 +20,9 @@ export const joinRequest = z.object({
 });
 export type JoinApiRequest = z.infer<typeof joinRequest>;
 
-const labels = z.record(z.string().min(1), z.string());
+const labels = z
+  .record(z.string().min(1).max(256), z.string().max(4096))
+  .refine((value) => Object.keys(value).length <= 128, { message: 'at most 128 labels' });
 
 export const nodeSpec = z.object({
   Name: z.string().optional(),

@@ -62,6 +62,13 @@ export class ApiServer {
   async handle(request: ApiRequest, options: { forwarded?: boolean } = {}): Promise<ApiResponse> {
     const match = this.options.router.match(request.method, request.path);
     if (!match) return notFoundRoute(request);
+    if (options.forwarded && !match.route.write) {
+      // Another manager may only hand us cluster writes, never this agent's own business.
+      return {
+        status: 403,
+        body: { message: `${request.method} ${request.path} is not forwardable` },
+      };
+    }
     if (match.route.write && !options.forwarded) {
       let forward: ((request: ApiRequest) => Promise<ApiResponse>) | undefined;
       try {

@@ -42,7 +42,15 @@ export interface NodeFilters {
 }
 
 export class ControlApi {
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly deps: ControlApiDeps) {}
+
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => {});
+    return run;
+  }
 
   cluster(): Cluster {
     const cluster = this.deps.store.getCluster();
@@ -63,8 +71,15 @@ export class ControlApi {
 
   /** A user's `node update` (also promote and demote): the whole spec, at a known version. */
   async updateNode(ref: string, version: number, spec: NodeSpec): Promise<void> {
+    // One at a time: two demotions checked side by side could each leave the other manager
+    // as "the remaining one" and together remove both.
+    return this.oneAtATime(() => this.applyNodeUpdate(ref, version, spec));
+  }
+
+  private async applyNodeUpdate(ref: string, version: number, spec: NodeSpec): Promise<void> {
     const node = this.deps.store.findNode(ref);
     if (node.Spec.Role === 'manager' && spec.Role === 'worker') this.checkDemotion(node);
+    if (node.Spec.Role === 'worker' && spec.Role === 'manager') this.checkPromotion(node);
     await this.deps.consensus.propose({
       type: 'node.updateSpec',
       id: node.ID,
@@ -75,6 +90,10 @@ export class ControlApi {
   }
 
   async removeNode(ref: string, force: boolean): Promise<void> {
+    return this.oneAtATime(() => this.applyNodeRemoval(ref, force));
+  }
+
+  private async applyNodeRemoval(ref: string, force: boolean): Promise<void> {
     const node = this.deps.store.findNode(ref);
     const conf = this.deps.consensus.status().conf;
     const inRaft = conf.voters.includes(node.ID) || conf.learners.includes(node.ID);
@@ -146,6 +165,15 @@ export class ControlApi {
     if (reachable < quorum) {
       throw new InvalidArgumentError(
         `can't demote ${node.Description.Hostname}: this would result in a loss of quorum (${reachable} of the ${remaining.length} remaining managers are reachable, ${quorum} are needed)`,
+      );
+    }
+  }
+
+  /** Raft ids are never reused: a node once removed from the group cannot re-enter it. */
+  private checkPromotion(node: Node): void {
+    if (this.deps.consensus.status().conf.removed.includes(node.ID)) {
+      throw new InvalidArgumentError(
+        `${node.Description.Hostname} was a manager before and left the raft group, which never readmits an id: to make it a manager again, run "swarmts leave" on it, join it again (it gets a new id), then promote it`,
       );
     }
   }

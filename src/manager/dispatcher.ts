@@ -8,11 +8,11 @@
 import type { Libp2p } from '@libp2p/interface';
 import { oneLineMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { Channel } from '../p2p/channel.js';
+import { Channel, firstValue, SMALL_FRAME_BYTES } from '../p2p/channel.js';
 import { DISPATCHER_PROTOCOL } from '../p2p/protocols.js';
 import type { ClusterStore, Node, StoreEvent } from '../state/index.js';
 import type { Consensus } from './consensus.js';
-import { managerAddresses } from './join.js';
+import { checkAddresses, managerAddresses } from './join.js';
 import {
   type ManagerAddress,
   type SessionHello,
@@ -49,7 +49,7 @@ export class Dispatcher {
     await this.deps.host.handle(
       DISPATCHER_PROTOCOL,
       (stream, connection) => {
-        void this.serve(new Channel(stream, connection.remotePeer.toString()));
+        void this.serve(new Channel(stream, connection.remotePeer.toString(), SMALL_FRAME_BYTES));
       },
       { maxInboundStreams: 4 },
     );
@@ -67,15 +67,13 @@ export class Dispatcher {
     this.sessions.clear();
   }
 
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
   private async serve(channel: Channel): Promise<void> {
     const id = channel.remotePeer;
     try {
-      const hello = sessionHello.safeParse(await channel.next());
+      const hello = sessionHello.safeParse(await firstValue(channel));
       if (!hello.success) throw new Error('the session did not start with a valid hello');
+      const addressError = checkAddresses(hello.data.p2pAddrs, id);
+      if (addressError) throw new Error(addressError);
       if (!this.deps.consensus.isLeader()) {
         await this.send(channel, { t: 'redirect', leader: this.leaderAddress() });
         await channel.close();

@@ -29,7 +29,8 @@ export function joinHandler(deps: JoinHandlerDeps) {
       return await admit(deps, parsed.data, remotePeer);
     } catch (error) {
       deps.logger.warn({ peer: remotePeer, err: oneLineMessage(error) }, 'join failed');
-      return refuse(oneLineMessage(error));
+      // No leader, a lost proposal...: the node may try another manager, or again later.
+      return { ok: false, message: oneLineMessage(error), retry: true };
     }
   };
 }
@@ -80,11 +81,13 @@ async function admit(
   };
 }
 
+/** A final answer: the same request will be refused again. */
 function refuse(message: string): JoinResponse {
-  return { ok: false, message };
+  return { ok: false, message, retry: false };
 }
 
-function checkAddresses(addrs: string[], nodeId: string): string | undefined {
+/** Why `addrs` cannot be a node's own addresses (one names another node), if they cannot. */
+export function checkAddresses(addrs: string[], nodeId: string): string | undefined {
   for (const address of addrs) {
     try {
       const peer = multiaddr(address)

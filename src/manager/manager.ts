@@ -66,6 +66,7 @@ export class Manager {
     readonly health: HealthService,
     private readonly roles: RoleManager,
     private readonly log: Logger,
+    private readonly leadership: { readyTerm: number },
   ) {
     this.store = store;
     this.consensus = raftConsensus(driver);
@@ -92,7 +93,12 @@ export class Manager {
         log.error({ err: oneLineMessage(error) }, 'store listener failed'),
     });
     if (options.forceNewCluster) {
-      await forceNewCluster(storage, new ClusterStore(), options.nodeId);
+      await forceNewCluster(storage, new ClusterStore(), options.nodeId).catch(
+        async (error: unknown) => {
+          await storage.close();
+          throw error;
+        },
+      );
       log.warn({}, 'forced a new cluster: this node is now the only manager');
     }
     // Late-bound: the transport and the driver need each other.
@@ -119,7 +125,14 @@ export class Manager {
       onConfChange: (change, _conf, context) => manager?.onConfChange(change, context),
       onSoftState: (state) => manager?.onSoftState(state),
     });
-    const consensus = raftConsensus(driver);
+    // The leader's loops act only once its store has caught up with everything committed
+    // before its term (a read barrier after winning): a new leader's applied state can lag.
+    const leadership = { readyTerm: -1 };
+    const raft = raftConsensus(driver);
+    const consensus: Consensus = {
+      ...raft,
+      isLeader: () => raft.isLeader() && leadership.readyTerm === driver.status().term,
+    };
     const now = () => new Date();
     const dispatcher = new Dispatcher({
       host: options.host,
@@ -147,8 +160,15 @@ export class Manager {
       health,
       roles,
       log,
+      leadership,
     );
-    await manager.run();
+    try {
+      await manager.run();
+    } catch (error) {
+      // Leave nothing behind (an open, locked LevelDB; protocol handlers) for the next try.
+      await manager.stop().catch(() => {});
+      throw error;
+    }
     return manager;
   }
 
@@ -180,11 +200,21 @@ export class Manager {
     clearInterval(this.timer);
     this.unwatch?.();
     this.health.stop();
-    await this.dispatcher.stop();
-    await this.options.host.unhandle(JOIN_PROTOCOL);
-    await this.driver.stop();
-    await this.transport.stop();
-    await this.storage.close();
+    // Each step runs even if one before it fails: the database must close in the end.
+    const steps = [
+      () => this.dispatcher.stop(),
+      () => this.options.host.unhandle(JOIN_PROTOCOL),
+      () => this.driver.stop(),
+      () => this.transport.stop(),
+      () => this.storage.close(),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (error) {
+        this.log.warn({ err: oneLineMessage(error) }, 'manager did not stop cleanly');
+      }
+    }
   }
 
   /** Stops and deletes this node's Raft data: it left the Raft group for good. */
@@ -197,7 +227,11 @@ export class Manager {
     this.health.heartbeat(nodeId, seq);
   }
 
-  /** Whether this node holds the role it is asked to: a voter, not removed. */
+  private isReadyLeader(): boolean {
+    return this.consensus.isLeader() && this.leadership.readyTerm === this.driver.status().term;
+  }
+
+  /** The Raft group as this manager sees it (voters, learners, removed ids). */
   get membership() {
     return this.driver.membership;
   }
@@ -241,16 +275,27 @@ export class Manager {
 
   private onSoftState(state: SoftState): void {
     if (state.role === 'leader') {
-      this.log.info({}, 'this manager is now the leader');
-      this.leaderChores();
+      const term = this.driver.status().term;
+      this.log.info({ term }, 'this manager is now the leader');
+      this.driver
+        .readBarrier()
+        .then(() => {
+          if (this.driver.status().term !== term || !this.consensus.isLeader()) return;
+          this.leadership.readyTerm = term;
+          this.leaderChores();
+        })
+        .catch((error: unknown) =>
+          this.log.debug({ err: oneLineMessage(error) }, 'lost leadership while catching up'),
+        );
     } else {
+      this.leadership.readyTerm = -1;
       this.dispatcher.closeAll('no longer the leader');
     }
   }
 
   /** The leader's periodic work: finish a bootstrap, move roles along. */
   private leaderChores(): void {
-    if (this.stopped || !this.consensus.isLeader()) return;
+    if (this.stopped || !this.isReadyLeader()) return;
     if (!this.store.getCluster() || !this.store.getNode(this.options.nodeId)) {
       void this.bootstrapObjects();
       return;

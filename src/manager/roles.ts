@@ -3,10 +3,12 @@
  * single-server change at a time, and records in Node.Role what each node now is.
  *
  *   wants manager, not in the group   → add as learner (it catches up without voting)
+ *   in the group, Role still worker   → Role = manager
  *   learner that has caught up        → promote to voter
- *   voter whose Role still says worker → Role = manager
  *   wants worker, still in the group  → remove it (the leader hands leadership away first)
  *   out of the group, Role = manager  → Role = worker (its agent then stops its Raft node)
+ *
+ * So Role = worker means "not in the Raft group, and the removal has committed".
  *
  * The control API refuses demotions that would lose quorum before they reach Spec.Role; the
  * Raft core refuses any change that would anyway.
@@ -48,16 +50,16 @@ export function nextRoleAction(
       // node stays a manager on paper until someone demotes it.
       if (status.conf.removed.includes(node.ID)) continue;
       if (!voter && !learner) return { kind: 'conf', type: 'addLearner', node };
+      // Role says "in the Raft group" from the moment it is a learner, so that Role=worker
+      // always means "out of the group" — the only state in which its agent may drop its log.
+      if (node.Role !== 'manager') return { kind: 'setRole', node, role: 'manager' };
       const progress = status.progress?.[node.ID];
       const caughtUp =
         progress !== undefined &&
         progress.state === 'replicate' &&
         progress.match > 0 &&
         last - progress.match <= CAUGHT_UP_ENTRIES;
-      if (learner && caughtUp) {
-        return { kind: 'conf', type: 'promoteLearner', node };
-      }
-      if (voter && node.Role !== 'manager') return { kind: 'setRole', node, role: 'manager' };
+      if (learner && caughtUp) return { kind: 'conf', type: 'promoteLearner', node };
     } else {
       if (voter || learner) {
         if (node.ID === status.id) {

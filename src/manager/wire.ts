@@ -2,6 +2,7 @@
  * Messages between agents and managers (join, dispatcher sessions), checked with zod on
  * arrival: they come from other machines, and a bad one closes the stream, never the agent.
  */
+import { peerIdFromString } from '@libp2p/peer-id';
 import { z } from 'zod';
 
 const description = z.object({
@@ -13,7 +14,7 @@ const description = z.object({
   }),
   Engine: z.object({
     EngineVersion: z.string().max(128),
-    Labels: z.record(z.string(), z.string()).optional(),
+    Labels: z.record(z.string().max(256), z.string().max(1024)).optional(),
   }),
 });
 
@@ -30,7 +31,23 @@ export const joinRequest = z.object({
 });
 export type JoinRequest = z.infer<typeof joinRequest>;
 
-export const managerAddress = z.object({ id: z.string(), addrs: z.array(z.string()) });
+/** A node id: a libp2p peer id as text. */
+export const nodeIdSchema = z.string().refine(
+  (text) => {
+    try {
+      peerIdFromString(text);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a node id' },
+);
+
+export const managerAddress = z.object({
+  id: nodeIdSchema,
+  addrs: z.array(z.string().max(256)).max(16),
+});
 export type ManagerAddress = z.infer<typeof managerAddress>;
 
 export const joinResponse = z.discriminatedUnion('ok', [
@@ -40,7 +57,7 @@ export const joinResponse = z.discriminatedUnion('ok', [
     role: z.enum(['worker', 'manager']),
     managers: z.array(managerAddress),
   }),
-  z.object({ ok: z.literal(false), message: z.string() }),
+  z.object({ ok: z.literal(false), message: z.string().max(1024), retry: z.boolean() }),
 ]);
 export type JoinResponse = z.infer<typeof joinResponse>;
 

@@ -12,6 +12,30 @@ import { decode, encode } from '../wire/codec.js';
 import { encodeFrame, FrameDecoder } from '../wire/frames.js';
 
 const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** Enough for any join, session or forwarded API message; a peer cannot make us buffer more. */
+export const SMALL_FRAME_BYTES = 2 * 1024 * 1024;
+const FIRST_FRAME_TIMEOUT_MS = 10_000;
+
+/**
+ * The first value a peer sends on a fresh stream, or an error if it sends nothing in time
+ * (a stream opened and left idle must not hold resources forever).
+ */
+export async function firstValue(
+  channel: Channel,
+  timeoutMs = FIRST_FRAME_TIMEOUT_MS,
+): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      channel.next(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no request within the time limit')), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export class Channel {
   private readonly decoder: FrameDecoder;
@@ -124,12 +148,17 @@ export async function serveCalls(
   protocol: string,
   handler: (request: unknown, remotePeer: string) => Promise<unknown>,
   logger: Logger,
+  limits: { maxFrameBytes?: number; firstFrameTimeoutMs?: number } = {},
 ): Promise<void> {
   await host.handle(protocol, (stream, connection) => {
-    const channel = new Channel(stream, connection.remotePeer.toString());
+    const channel = new Channel(
+      stream,
+      connection.remotePeer.toString(),
+      limits.maxFrameBytes ?? SMALL_FRAME_BYTES,
+    );
     void (async () => {
       try {
-        const request = await channel.next();
+        const request = await firstValue(channel, limits.firstFrameTimeoutMs);
         if (request === undefined) return;
         await channel.send(await handler(request, channel.remotePeer));
         await channel.close();

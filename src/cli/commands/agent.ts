@@ -24,7 +24,6 @@ interface AgentFlags {
   dockerHost?: string;
   hostname?: string;
   logLevel: string;
-  heartbeatInterval: string;
 }
 
 export function agentCommand(program: Command, deps: AgentCommandDeps): void {
@@ -41,20 +40,11 @@ export function agentCommand(program: Command, deps: AgentCommandDeps): void {
     )
     .option('--hostname <name>', "The node hostname shown in the swarm (default: the machine's)")
     .option('--log-level <level>', `One of ${LOG_LEVELS.join(', ')}`, 'info')
-    .option('--heartbeat-interval <ms>', 'How often the node gossips its health', '500')
     .action(async (flags: AgentFlags) => {
       if (!LOG_LEVELS.includes(flags.logLevel)) {
         throw new InvalidArgumentError(
           `invalid --log-level ${flags.logLevel}: use ${LOG_LEVELS.join(', ')}`,
         );
-      }
-      const heartbeatIntervalMs = Number(flags.heartbeatInterval);
-      if (
-        !Number.isInteger(heartbeatIntervalMs) ||
-        heartbeatIntervalMs < 50 ||
-        heartbeatIntervalMs > 10_000
-      ) {
-        throw new InvalidArgumentError('invalid --heartbeat-interval: use 50-10000 (ms)');
       }
       const logger = createLogger({ level: flags.logLevel as LogLevel, stderr: true });
       const dockerHost = flags.dockerHost ?? deps.io.env.DOCKER_HOST;
@@ -63,7 +53,6 @@ export function agentCommand(program: Command, deps: AgentCommandDeps): void {
         listenAddr: flags.listenAddr,
         socketPath: flags.socket,
         logger,
-        heartbeatIntervalMs,
         ...(flags.advertiseAddr ? { advertiseAddr: flags.advertiseAddr } : {}),
         ...(dockerHost ? { dockerHost } : {}),
         ...(flags.hostname ? { hostname: flags.hostname } : {}),

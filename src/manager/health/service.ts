@@ -9,6 +9,11 @@ import type { ClusterStore, NodeState, StoreEvent } from '../../state/index.js';
 import type { Consensus } from '../consensus.js';
 import { HealthMonitor, type HealthMonitorOptions } from './monitor.js';
 
+/** How long after this manager starts before silence counts against a node. */
+const STARTUP_GRACE_MS = 3000;
+/** A gap this long between two evaluations means this process, not the nodes, stalled. */
+const PAUSE_MS = 1000;
+
 export interface HealthServiceDeps {
   store: ClusterStore;
   consensus: Consensus;
@@ -25,6 +30,9 @@ export class HealthService {
   private timer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
   private inFlight = false;
+  private tracked = new Set<string>();
+  private lastEvaluation = Number.POSITIVE_INFINITY;
+  private quietUntil = 0;
   private readonly log: Logger;
 
   constructor(private readonly deps: HealthServiceDeps) {
@@ -34,7 +42,12 @@ export class HealthService {
 
   start(): void {
     const now = this.deps.nowMs();
-    for (const node of this.deps.store.listNodes()) this.monitor.track(node.ID, now);
+    this.quietUntil = now + STARTUP_GRACE_MS;
+    for (const node of this.deps.store.listNodes()) {
+      this.monitor.track(node.ID, now);
+      this.tracked.add(node.ID);
+    }
+    this.lastEvaluation = this.deps.nowMs();
     this.unwatch = this.deps.store.watch((event) => this.onStoreEvent(event));
     this.timer = setInterval(() => this.evaluate(), this.deps.evaluateEveryMs ?? 100);
   }
@@ -51,19 +64,38 @@ export class HealthService {
   private onStoreEvent(event: StoreEvent): void {
     const now = this.deps.nowMs();
     if (event.kind === 'restore') {
+      const ids = new Set(event.nodes.map((n) => n.ID));
+      for (const id of this.tracked) if (!ids.has(id)) this.monitor.untrack(id);
+      this.tracked = ids;
       for (const node of event.nodes) this.monitor.track(node.ID, now);
     } else if (event.kind === 'node') {
-      if (event.action === 'remove') this.monitor.untrack(event.object.ID);
-      else this.monitor.track(event.object.ID, now);
+      if (event.action === 'remove') {
+        this.monitor.untrack(event.object.ID);
+        this.tracked.delete(event.object.ID);
+      } else {
+        this.monitor.track(event.object.ID, now);
+        this.tracked.add(event.object.ID);
+      }
     }
   }
 
+  /**
+   * Every manager evaluates (so its detector knows an outage for what it is, and a new leader
+   * does not mistake the last outage for a normal interval); only the leader commits.
+   */
   private evaluate(): void {
-    if (this.inFlight || !this.deps.consensus.isLeader()) return;
+    const now = this.deps.nowMs();
+    const sinceLast = now - this.lastEvaluation;
+    this.lastEvaluation = now;
+    // This process was paused (GC, CPU starvation, SIGSTOP): heartbeats queued meanwhile are
+    // not read yet, so silence now says nothing about the nodes. Look again next round.
+    if (sinceLast > PAUSE_MS) return;
+    // Agents need a moment to (re)connect to a manager that just started.
+    if (now < this.quietUntil || this.inFlight) return;
     const states = new Map<string, NodeState>();
     for (const node of this.deps.store.listNodes()) states.set(node.ID, node.Status.State);
-    const verdicts = this.monitor.evaluate(this.deps.nowMs(), states);
-    if (verdicts.length === 0) return;
+    const verdicts = this.monitor.evaluate(now, states);
+    if (verdicts.length === 0 || !this.deps.consensus.isLeader()) return;
     for (const verdict of verdicts) {
       this.log.info(
         { peer: verdict.id, state: verdict.state, phi: Number(verdict.phi.toFixed(2)) },
