@@ -15,7 +15,8 @@ const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
 const NAMES = ['node1', 'node2', 'node3'];
 
 function swarmts(agent: TestAgent, args: string[], quiet = false): Promise<string> {
-  if (!quiet) console.log(`\n[${agent.name}]$ swarmts ${args.join(' ')}`);
+  const shown = args.map((a) => (/[\s{}]/.test(a) ? `'${a}'` : a)).join(' ');
+  if (!quiet) console.log(`\n[${agent.name}]$ swarmts ${shown}`);
   return new Promise((resolvePromise, reject) => {
     execFile(
       CLI,
