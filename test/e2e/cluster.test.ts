@@ -200,6 +200,24 @@ describe('a five-host swarm', () => {
     );
   });
 
+  it('does not mark a node down that only stalls for a moment (SIGSTOP, then SIGCONT)', async () => {
+    const w3 = agent('w3');
+    const host = hosts.hosts[3]!;
+    let sawDown = false;
+    const watching = (async () => {
+      const until = Date.now() + 4000;
+      while (Date.now() < until) {
+        if ((await agent('m0').node('w3')).Status.State !== 'ready') sawDown = true;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await host.pause(w3.process!);
+    await new Promise((r) => setTimeout(r, 800));
+    await host.resume(w3.process!);
+    await watching;
+    expect(sawDown).toBe(false);
+  });
+
   it('promotes a worker and demotes a manager', async () => {
     await agent('m0').updateNode('w4', (spec) => ({ ...spec, Role: 'manager' }));
     await waitUntil(
