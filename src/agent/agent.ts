@@ -13,7 +13,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { NotInSwarmError, NotManagerError } from '../api/errors.js';
 import { Router } from '../api/router.js';
 import { type AgentControl, controlRoutes } from '../api/routes.js';
-import type { InitRequest, JoinApiRequest } from '../api/schemas.js';
+import type { SwarmInitBody, SwarmJoinBody } from '../api/schemas.js';
 import { ApiServer } from '../api/server.js';
 import type { ApiRequest, ApiResponse } from '../api/types.js';
 import { InvalidArgumentError, oneLineMessage, SwarmtsError } from '../errors.js';
@@ -26,6 +26,7 @@ import { createHost, type Host } from '../p2p/host.js';
 import { IDENTITY_FILE, type Identity, loadOrCreateIdentity } from '../p2p/identity.js';
 import { hostPortOf } from '../p2p/multiaddrs.js';
 import { JOIN_PROTOCOL } from '../p2p/protocols.js';
+import { newNetworkKey, parseJoinToken } from '../p2p/tokens.js';
 import { DockerRuntime } from '../runtime/index.js';
 import type { ClusterStore } from '../state/index.js';
 import type { NodeDescription } from '../state/types.js';
@@ -47,7 +48,6 @@ import {
   type SwarmState,
   writeSwarmState,
 } from './swarm-state.js';
-import { newNetworkKey, parseJoinToken } from './tokens.js';
 
 export interface AgentOptions {
   dataDir: string;
@@ -180,7 +180,7 @@ export class Agent implements AgentControl {
     };
   }
 
-  init(request: InitRequest): Promise<string> {
+  init(request: SwarmInitBody): Promise<string> {
     return this.serialize(async () => {
       if (this.state) {
         if (!request.ForceNewCluster) throw new SwarmtsError('unavailable', ALREADY_IN_SWARM);
@@ -216,7 +216,7 @@ export class Agent implements AgentControl {
     });
   }
 
-  join(request: JoinApiRequest): Promise<void> {
+  join(request: SwarmJoinBody): Promise<void> {
     return this.serialize(async () => {
       if (this.state) throw new SwarmtsError('unavailable', ALREADY_IN_SWARM);
       const token = parseJoinToken(request.JoinToken);

@@ -9,12 +9,12 @@ import {
   booleanParam,
   clusterSpec,
   filtersParam,
-  type InitRequest,
-  initRequest,
-  type JoinApiRequest,
-  joinRequest,
   nodeSpec,
   parseBody,
+  type SwarmInitBody,
+  type SwarmJoinBody,
+  swarmInitBody,
+  swarmJoinBody,
   versionParam,
 } from './schemas.js';
 
@@ -23,8 +23,8 @@ export interface AgentControl {
   version(): unknown;
   info(): Promise<unknown>;
   /** Resolves with the new node's ID. */
-  init(request: InitRequest): Promise<string>;
-  join(request: JoinApiRequest): Promise<void>;
+  init(request: SwarmInitBody): Promise<string>;
+  join(request: SwarmJoinBody): Promise<void>;
   leave(force: boolean): Promise<void>;
   /** The manager's cluster operations; throws 503 on a worker or outside a swarm. */
   controlApi(): ControlApi;
@@ -47,13 +47,13 @@ export function controlRoutes(agent: AgentControl): Route[] {
     {
       method: 'POST',
       pattern: '/swarm/init',
-      handler: async (req) => ok(await agent.init(parseBody(initRequest, req.body))),
+      handler: async (req) => ok(await agent.init(parseBody(swarmInitBody, req.body))),
     },
     {
       method: 'POST',
       pattern: '/swarm/join',
       handler: async (req) => {
-        await agent.join(parseBody(joinRequest, req.body));
+        await agent.join(parseBody(swarmJoinBody, req.body));
         return ok();
       },
     },

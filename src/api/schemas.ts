@@ -5,20 +5,20 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 
-export const initRequest = z.object({
+export const swarmInitBody = z.object({
   ListenAddr: z.string().optional(),
   AdvertiseAddr: z.string().optional(),
   ForceNewCluster: z.boolean().optional(),
 });
-export type InitRequest = z.infer<typeof initRequest>;
+export type SwarmInitBody = z.infer<typeof swarmInitBody>;
 
-export const joinRequest = z.object({
+export const swarmJoinBody = z.object({
   ListenAddr: z.string().optional(),
   AdvertiseAddr: z.string().optional(),
   RemoteAddrs: z.array(z.string().min(1)).min(1),
   JoinToken: z.string().min(1),
 });
-export type JoinApiRequest = z.infer<typeof joinRequest>;
+export type SwarmJoinBody = z.infer<typeof swarmJoinBody>;
 
 const labels = z
   .record(z.string().min(1).max(256), z.string().max(4096))

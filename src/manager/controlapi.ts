@@ -5,15 +5,15 @@
  * picture — the last manager, quorum, live nodes — are checked here, before proposing.
  */
 
+import { InvalidArgumentError, SwarmtsError } from '../errors.js';
+import { hostPortOf } from '../p2p/multiaddrs.js';
 import {
   formatJoinToken,
   newRoleSecret,
   parseJoinToken,
   type RandomBytes,
   sameSecret,
-} from '../agent/tokens.js';
-import { InvalidArgumentError, SwarmtsError } from '../errors.js';
-import { hostPortOf } from '../p2p/multiaddrs.js';
+} from '../p2p/tokens.js';
 import type {
   Cluster,
   ClusterSpec,

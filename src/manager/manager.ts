@@ -6,12 +6,12 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatJoinToken, newRoleSecret } from '../agent/tokens.js';
 import { oneLineMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { serveCalls } from '../p2p/channel.js';
 import type { Host } from '../p2p/host.js';
 import { JOIN_PROTOCOL } from '../p2p/protocols.js';
+import { formatJoinToken, newRoleSecret } from '../p2p/tokens.js';
 import { isMember } from '../raft/confchange.js';
 import { RaftDriver } from '../raft/driver.js';
 import { LevelStorage } from '../raft/level-storage.js';

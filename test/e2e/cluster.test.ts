@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodesByName, TestAgent, waitUntil } from '../../cluster/agents.js';
 import { createTestHosts, type TestHost, type TestHosts } from '../../cluster/test-hosts.js';
-import { formatJoinToken, parseJoinToken } from '../../src/agent/tokens.js';
 import type { ApiError } from '../../src/api/errors.js';
+import { formatJoinToken, parseJoinToken } from '../../src/p2p/tokens.js';
 import type { Node } from '../../src/state/types.js';
 
 let hosts: TestHosts;

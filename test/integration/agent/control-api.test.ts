@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodesByName, TestAgent, waitUntil } from '../../../cluster/agents.js';
-import { formatJoinToken, parseJoinToken } from '../../../src/agent/tokens.js';
 import { ApiError } from '../../../src/api/errors.js';
+import { formatJoinToken, parseJoinToken } from '../../../src/p2p/tokens.js';
 
 let dir: string;
 const agents: TestAgent[] = [];

@@ -3,9 +3,9 @@
  * proposal at the next index (named so: it is not consensus, it only orders commands).
  */
 import { describe, expect, it } from 'vitest';
-import { formatJoinToken, parseJoinToken } from '../../../src/agent/tokens.js';
 import type { Consensus } from '../../../src/manager/consensus.js';
 import { ControlApi } from '../../../src/manager/controlapi.js';
+import { formatJoinToken, parseJoinToken } from '../../../src/p2p/tokens.js';
 import type { ConfState, Status } from '../../../src/raft/types.js';
 import { type Command, encodeCommand, type NodeRole } from '../../../src/state/index.js';
 import { newCluster, newNode, setup } from '../state/fixtures.js';

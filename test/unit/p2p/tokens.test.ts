@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../../src/errors.js';
 import {
   base32Decode,
   base32Encode,
@@ -9,8 +10,7 @@ import {
   newRoleSecret,
   parseJoinToken,
   sameSecret,
-} from '../../../src/agent/tokens.js';
-import { InvalidArgumentError } from '../../../src/errors.js';
+} from '../../../src/p2p/tokens.js';
 import { Rng } from '../../sim/rng.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';

@@ -24,7 +24,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
-import { PSK_SECRET_BYTES } from '../p2p/psk.js';
+import { PSK_SECRET_BYTES } from './psk.js';
 
 export interface JoinToken {
   /** The cluster's private-network key, 32 bytes. */
