@@ -25,6 +25,9 @@ install_packages() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
   command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+  # The test hosts (cluster/) need ip(8) and nsenter(1) as well.
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+  command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing ${missing[*]} from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
@@ -89,6 +92,8 @@ file_is_static() {
 
 if engine_answers; then
   say "engine answers at ${DOCKER_HOST:-unix://$DEFAULT_SOCKET}"
+  # The test hosts need their tools even when the engine was there before us.
+  if [ "$(id -u)" -eq 0 ] && [ -f /etc/debian_version ]; then install_packages; fi
 elif [ -n "${DOCKER_HOST:-}" ]; then
   die "DOCKER_HOST=$DOCKER_HOST does not answer: start that engine, or unset DOCKER_HOST to let this script start one"
 else
