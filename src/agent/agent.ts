@@ -321,6 +321,7 @@ export class Agent implements AgentControl {
         );
       },
       setRaftMember: (raftMember) => this.updateState((current) => ({ ...current, raftMember })),
+      isRaftMember: () => this.state?.raftMember ?? state.raftMember,
       onRemoved: () => {
         void this.serialize(() => this.wipe('removed from the swarm')).catch((error: unknown) =>
           this.log.error({ err: oneLineMessage(error) }, 'could not leave the swarm cleanly'),
@@ -328,12 +329,17 @@ export class Agent implements AgentControl {
       },
       logger: this.log,
     });
-    await serveForwardedRequests(
-      host,
-      (peer) => isRaftMember(node.manager, peer),
-      (request) => this.api.handle(request, { forwarded: true }),
-      this.log,
-    );
+    try {
+      await serveForwardedRequests(
+        host,
+        (peer) => isRaftMember(node.manager, peer),
+        (request) => this.api.handle(request, { forwarded: true }),
+        this.log,
+      );
+    } catch (error) {
+      await node.stop();
+      throw error;
+    }
     return node;
   }
 
@@ -448,10 +454,19 @@ export class Agent implements AgentControl {
         const reply = joinResponse.safeParse(
           await withTimeout(channel.next(), 30_000, 'the manager did not answer the join'),
         );
-        if (!reply.success) throw new SwarmtsError('unavailable', 'the manager sent a bad answer');
-        if (reply.data.ok) return reply.data;
-        if (!reply.data.retry) throw new InvalidArgumentError(reply.data.message);
-        transient.push(reply.data.message);
+        if (!reply.success) {
+          transient.push('a manager sent an answer that is not a join answer');
+        } else if (reply.data.ok) {
+          return reply.data;
+        } else if (!reply.data.retry) {
+          throw new InvalidArgumentError(reply.data.message);
+        } else {
+          transient.push(reply.data.message);
+        }
+      } catch (error) {
+        if (error instanceof InvalidArgumentError) throw error;
+        // This manager failed us mid-way; the next one may not.
+        transient.push(oneLineMessage(error));
       } finally {
         await channel.close();
       }

@@ -6,7 +6,7 @@
  * asked to be a manager → start Raft (it is then added as a learner and promoted); demoted
  * and out of the Raft group → stop Raft and delete its data.
  */
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { freemem, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -39,6 +39,8 @@ export interface ClusterNodeOptions {
   onManagers: (managers: ManagerAddress[]) => void;
   /** Persist whether this node is in the Raft group (before Raft starts, after it leaves). */
   setRaftMember: (member: boolean) => Promise<void>;
+  /** What swarm.json says now about it. */
+  isRaftMember: () => boolean;
   /** The swarm removed this node. */
   onRemoved: () => void;
   logger: Logger;
@@ -147,13 +149,16 @@ export class ClusterNode {
       () => true,
       () => false,
     );
-    if (!hasLog && this.options.state.raftMember) {
+    if (!hasLog && this.options.isRaftMember()) {
       this.log.error(
         { raftDir },
         'this node is a manager but its Raft data is gone; it will not rejoin the Raft group with an empty log. Demote it from another manager (swarmts node demote), then make it leave and join again',
       );
       return;
     }
+    // The directory first: a crash between the two leaves "member with a (still empty) log",
+    // which is true, rather than "member whose log is gone".
+    await mkdir(raftDir, { recursive: true });
     await this.options.setRaftMember(true);
     // Loaded on demand: a worker never pays for Raft, LevelDB and the store in memory.
     const { Manager } = await import('../manager/manager.js');

@@ -77,6 +77,8 @@ export class ControlApi {
   }
 
   private async applyNodeUpdate(ref: string, version: number, spec: NodeSpec): Promise<void> {
+    // The rules below read the store: make it current first (a new leader's may lag).
+    await this.deps.consensus.readBarrier();
     const node = this.deps.store.findNode(ref);
     if (node.Spec.Role === 'manager' && spec.Role === 'worker') this.checkDemotion(node);
     if (node.Spec.Role === 'worker' && spec.Role === 'manager') this.checkPromotion(node);
@@ -94,6 +96,7 @@ export class ControlApi {
   }
 
   private async applyNodeRemoval(ref: string, force: boolean): Promise<void> {
+    await this.deps.consensus.readBarrier();
     const node = this.deps.store.findNode(ref);
     const conf = this.deps.consensus.status().conf;
     const inRaft = conf.voters.includes(node.ID) || conf.learners.includes(node.ID);

@@ -30,7 +30,7 @@ export function joinHandler(deps: JoinHandlerDeps) {
     } catch (error) {
       deps.logger.warn({ peer: remotePeer, err: oneLineMessage(error) }, 'join failed');
       // No leader, a lost proposal...: the node may try another manager, or again later.
-      return { ok: false, message: oneLineMessage(error), retry: true };
+      return { ok: false, message: oneLineMessage(error).slice(0, 1000), retry: true };
     }
   };
 }

@@ -54,6 +54,7 @@ export class Manager {
   private timer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
   private bootstrapping = false;
+  private catchingUp = -1;
   private stopped = false;
 
   private constructor(
@@ -275,27 +276,45 @@ export class Manager {
 
   private onSoftState(state: SoftState): void {
     if (state.role === 'leader') {
-      const term = this.driver.status().term;
-      this.log.info({ term }, 'this manager is now the leader');
-      this.driver
-        .readBarrier()
-        .then(() => {
-          if (this.driver.status().term !== term || !this.consensus.isLeader()) return;
-          this.leadership.readyTerm = term;
-          this.leaderChores();
-        })
-        .catch((error: unknown) =>
-          this.log.debug({ err: oneLineMessage(error) }, 'lost leadership while catching up'),
-        );
+      this.log.info({ term: this.driver.status().term }, 'this manager is now the leader');
+      this.catchUpAsLeader();
     } else {
       this.leadership.readyTerm = -1;
       this.dispatcher.closeAll('no longer the leader');
     }
   }
 
+  /**
+   * A read barrier in the new term: once it passes, this leader's store holds everything
+   * committed before it won, and its loops may act. Retried from leaderChores until it
+   * passes or leadership is lost (a barrier can expire while a follower catches up).
+   */
+  private catchUpAsLeader(): void {
+    const term = this.driver.status().term;
+    if (this.catchingUp === term || this.leadership.readyTerm === term) return;
+    this.catchingUp = term;
+    this.driver
+      .readBarrier()
+      .then(() => {
+        if (this.driver.status().term !== term || !this.consensus.isLeader()) return;
+        this.leadership.readyTerm = term;
+        this.leaderChores();
+      })
+      .catch((error: unknown) =>
+        this.log.debug({ err: oneLineMessage(error) }, 'leader not caught up yet'),
+      )
+      .finally(() => {
+        if (this.catchingUp === term) this.catchingUp = -1;
+      });
+  }
+
   /** The leader's periodic work: finish a bootstrap, move roles along. */
   private leaderChores(): void {
-    if (this.stopped || !this.isReadyLeader()) return;
+    if (this.stopped || !this.consensus.isLeader()) return;
+    if (!this.isReadyLeader()) {
+      this.catchUpAsLeader();
+      return;
+    }
     if (!this.store.getCluster() || !this.store.getNode(this.options.nodeId)) {
       void this.bootstrapObjects();
       return;

@@ -2,8 +2,8 @@
  * The leader's role manager: makes the Raft group follow the nodes' Spec.Role, one
  * single-server change at a time, and records in Node.Role what each node now is.
  *
+ *   wants manager, Role still worker  → Role = manager (before it enters the group)
  *   wants manager, not in the group   → add as learner (it catches up without voting)
- *   in the group, Role still worker   → Role = manager
  *   learner that has caught up        → promote to voter
  *   wants worker, still in the group  → remove it (the leader hands leadership away first)
  *   out of the group, Role = manager  → Role = worker (its agent then stops its Raft node)
@@ -49,10 +49,11 @@ export function nextRoleAction(
       // Removed ids never come back (force-new-cluster records the lost members so); such a
       // node stays a manager on paper until someone demotes it.
       if (status.conf.removed.includes(node.ID)) continue;
-      if (!voter && !learner) return { kind: 'conf', type: 'addLearner', node };
-      // Role says "in the Raft group" from the moment it is a learner, so that Role=worker
-      // always means "out of the group" — the only state in which its agent may drop its log.
+      // Role says manager before the node enters the Raft group, and stays so until it has
+      // left it: Role=worker always means "out of the group, and the removal committed" —
+      // the only state in which its agent may drop its log.
       if (node.Role !== 'manager') return { kind: 'setRole', node, role: 'manager' };
+      if (!voter && !learner) return { kind: 'conf', type: 'addLearner', node };
       const progress = status.progress?.[node.ID];
       const caughtUp =
         progress !== undefined &&

@@ -22,6 +22,7 @@ export interface HealthServiceDeps {
   now: () => Date;
   logger: Logger;
   monitor?: HealthMonitorOptions;
+  /** Default 100; 0 leaves ticking to the caller. */
   evaluateEveryMs?: number;
 }
 
@@ -49,7 +50,9 @@ export class HealthService {
     }
     this.lastEvaluation = this.deps.nowMs();
     this.unwatch = this.deps.store.watch((event) => this.onStoreEvent(event));
-    this.timer = setInterval(() => this.evaluate(), this.deps.evaluateEveryMs ?? 100);
+    const every = this.deps.evaluateEveryMs ?? 100;
+    // 0: the caller ticks (tests, with their own clock).
+    if (every > 0) this.timer = setInterval(() => this.tick(), every);
   }
 
   stop(): void {
@@ -83,13 +86,17 @@ export class HealthService {
    * Every manager evaluates (so its detector knows an outage for what it is, and a new leader
    * does not mistake the last outage for a normal interval); only the leader commits.
    */
-  private evaluate(): void {
+  tick(): void {
     const now = this.deps.nowMs();
     const sinceLast = now - this.lastEvaluation;
     this.lastEvaluation = now;
     // This process was paused (GC, CPU starvation, SIGSTOP): heartbeats queued meanwhile are
     // not read yet, so silence now says nothing about the nodes. Look again next round.
-    if (sinceLast > PAUSE_MS) return;
+    if (sinceLast > PAUSE_MS) {
+      // Give the heartbeats queued meanwhile time to be read before judging anyone.
+      this.quietUntil = Math.max(this.quietUntil, now + PAUSE_MS);
+      return;
+    }
     // Agents need a moment to (re)connect to a manager that just started.
     if (now < this.quietUntil || this.inFlight) return;
     const states = new Map<string, NodeState>();

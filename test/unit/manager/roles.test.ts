@@ -37,22 +37,21 @@ function status(
 const reachable = () => true;
 
 describe('the role manager', () => {
-  it('adds a node asked to be a manager as a learner first', () => {
-    const action = nextRoleAction(
-      [node('w1', 'manager', 'worker')],
-      status({ voters: ['m1'] }),
-      reachable,
-    );
-    expect(action).toMatchObject({ kind: 'conf', type: 'addLearner', node: { ID: 'w1' } });
+  it('records Role=manager before the node enters the group, then adds it as a learner', () => {
+    expect(
+      nextRoleAction([node('w1', 'manager', 'worker')], status({ voters: ['m1'] }), reachable),
+    ).toMatchObject({ kind: 'setRole', role: 'manager', node: { ID: 'w1' } });
+    expect(
+      nextRoleAction([node('w1', 'manager', 'manager')], status({ voters: ['m1'] }), reachable),
+    ).toMatchObject({ kind: 'conf', type: 'addLearner', node: { ID: 'w1' } });
   });
 
-  it('records Role=manager as soon as the node is in the group, before promoting it', () => {
-    const nodes = [node('w1', 'manager', 'worker')];
+  it('never records Role=worker for a node still in the group, even a fresh learner', () => {
+    const demotedLearner = node('w1', 'worker', 'manager');
     const conf = { voters: ['m1'], learners: ['w1'] };
-    const caughtUp = { w1: { match: 100, state: 'replicate' as const } };
-    expect(nextRoleAction(nodes, status(conf, caughtUp), reachable)).toMatchObject({
-      kind: 'setRole',
-      role: 'manager',
+    expect(nextRoleAction([demotedLearner], status(conf), reachable)).toMatchObject({
+      kind: 'conf',
+      type: 'removeNode',
     });
   });
 
