@@ -11,7 +11,7 @@
  * Prints a table, then one JSON line (prefixed `BENCH_JSON `).
  */
 import '../../src/polyfill.js';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type Docker from 'dockerode';
 import { TestAgent, waitUntil } from '../../cluster/agents.js';
@@ -78,12 +78,26 @@ async function measureLeaderCut(o: Orchestrator, host: (n: string) => TestHost):
     await host(leader).cut();
     result.push(await timeUntil(() => o.write(other, ++attempt).then(() => true), 120_000));
     await host(leader).restore();
-    await waitUntil(async () => {
-      for (const m of MANAGERS) if ((await o.nodeState(other, m)) !== 'ready') return false;
-      return (await o.leader(other)) !== undefined;
-    }, 120_000);
+    await settle(o, other);
   }
   return result;
+}
+
+/**
+ * Waits until every node has been Ready for 3 s in a row as the leader sees it. A cut leader's
+ * Down is recorded by its successor only after it wins and catches up, possibly after the link
+ * is back: without this, that real Down would land in the idle period and count as false.
+ */
+async function settle(o: Orchestrator, via: string): Promise<void> {
+  let readySince: number | undefined;
+  await waitUntil(async () => {
+    const leader = (await o.leader(via)) ?? via;
+    let allReady = true;
+    for (const n of NAMES) if ((await o.nodeState(leader, n)) !== 'ready') allReady = false;
+    if (!allReady) readySince = undefined;
+    else readySince ??= Date.now();
+    return readySince !== undefined && Date.now() - readySince >= 3000;
+  }, 120_000);
 }
 
 async function rssMb(pid: number | undefined): Promise<number> {
@@ -135,11 +149,17 @@ async function swarmts(hosts: TestHosts): Promise<Figures> {
     let falseDowns = 0;
     const last = new Map<string, string>();
     const idleEnd = Date.now() + IDLE_MS;
+    console.error(`idle from ${new Date().toISOString()}`);
     while (Date.now() < idleEnd) {
       const leader = (await o.leader('m0')) ?? 'm0';
       for (const n of await a(leader).nodes()) {
         const name = n.Description.Hostname;
-        if (n.Status.State === 'down' && last.get(name) !== 'down') falseDowns++;
+        if (n.Status.State === 'down' && last.get(name) !== 'down') {
+          falseDowns++;
+          console.error(
+            `false Down: ${name} at ${new Date().toISOString()} (${n.Status.Message ?? ''})`,
+          );
+        }
         last.set(name, n.Status.State);
       }
       await new Promise((r) => setTimeout(r, 200));
@@ -154,6 +174,11 @@ async function swarmts(hosts: TestHosts): Promise<Figures> {
     };
   } finally {
     await Promise.all([...agents.values()].map((x) => x.stop().catch(() => {})));
+    const keep = process.env.SWARMTS_KEEP_LOGS;
+    if (keep) {
+      await mkdir(keep, { recursive: true });
+      for (const x of agents.values()) await copyFile(x.logFile, `${keep}/${x.name}.log`);
+    }
   }
 }
 
