@@ -22,7 +22,7 @@ export interface HealthServiceDeps {
   now: () => Date;
   logger: Logger;
   monitor?: HealthMonitorOptions;
-  /** Default 100; 0 leaves ticking to the caller. */
+  /** Default 50 (a verdict is at most this late); 0 leaves ticking to the caller. */
   evaluateEveryMs?: number;
 }
 
@@ -50,7 +50,7 @@ export class HealthService {
     }
     this.lastEvaluation = this.deps.nowMs();
     this.unwatch = this.deps.store.watch((event) => this.onStoreEvent(event));
-    const every = this.deps.evaluateEveryMs ?? 100;
+    const every = this.deps.evaluateEveryMs ?? 50;
     // 0: the caller ticks (tests, with their own clock).
     if (every > 0) this.timer = setInterval(() => this.tick(), every);
   }
