@@ -57,6 +57,7 @@ async function measureDown(o: Orchestrator, host: (n: string) => TestHost): Prom
   const result: number[] = [];
   for (let i = 0; i < REPEATS; i++) {
     await host('w4').cut();
+    if (process.env.SWARMTS_KEEP_LOGS) console.error(`cut w4 at ${new Date().toISOString()}`);
     result.push(await timeUntil(async () => (await o.nodeState('m0', 'w4')) === 'down', 120_000));
     await host('w4').restore();
     await waitUntil(async () => (await o.nodeState('m0', 'w4')) === 'ready', 120_000);
