@@ -1,7 +1,11 @@
 /**
  * A fake control API on a unix socket for CLI tests: canned answers per route, requests recorded.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 
 /** One request the fake API received. */
 export interface Recorded {
@@ -60,4 +64,46 @@ export async function startFakeApi(routes: Routes, socketPath: string): Promise<
       await new Promise((resolve) => server.close(resolve));
     },
   };
+}
+
+/** What a test file uses: a fresh socket directory and fake API per test, closed after it. */
+export interface FakeApiFixture {
+  /** This test's temporary directory, holding the socket. */
+  dir: string;
+  socket: string;
+  /** The env that points the CLI at the fake API: { SWARMTS_HOST: socket }. */
+  hostEnv: Record<string, string>;
+  /** The requests the current test's fake API received. */
+  requests: Recorded[];
+  start(routes: Routes): Promise<void>;
+  /** The requests sent, as 'METHOD /path'. */
+  calls(): string[];
+}
+
+/** Registers beforeEach/afterEach hooks that give every test its own fake API. */
+export function useFakeApi(prefix: string): FakeApiFixture {
+  let api: FakeApi | undefined;
+  const fixture: FakeApiFixture = {
+    dir: '',
+    socket: '',
+    hostEnv: {},
+    requests: [],
+    async start(routes) {
+      api = await startFakeApi(routes, fixture.socket);
+      fixture.requests = api.requests;
+    },
+    calls: () => api?.calls() ?? [],
+  };
+  beforeEach(async () => {
+    fixture.dir = await mkdtemp(join(tmpdir(), prefix));
+    fixture.socket = join(fixture.dir, 'api.sock');
+    fixture.hostEnv = { SWARMTS_HOST: fixture.socket };
+    fixture.requests = [];
+  });
+  afterEach(async () => {
+    await api?.close();
+    api = undefined;
+    await rm(fixture.dir, { recursive: true, force: true });
+  });
+  return fixture;
 }

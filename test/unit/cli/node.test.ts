@@ -1,40 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Node } from '../../../src/state/types.js';
 import { swarmts } from '../../support/cli.js';
-import { type FakeApi, type Recorded, type Routes, startFakeApi } from '../../support/fake-api.js';
+import { type Routes, useFakeApi } from '../../support/fake-api.js';
 
 // ---- a fake control API on a unix socket (test/support/fake-api.ts), one per test ----------
 
-let dir: string;
-let socket: string;
-/** The env that points the CLI at the fake API: { SWARMTS_HOST: socket }. */
-let hostEnv: Record<string, string>;
-let api: FakeApi | undefined;
-let requests: Recorded[];
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'swarmts-cli-node-'));
-  socket = join(dir, 'api.sock');
-  hostEnv = { SWARMTS_HOST: socket };
-  requests = [];
-});
-
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function fakeApi(routes: Routes): Promise<void> {
-  api = await startFakeApi(routes, socket);
-  requests = api.requests;
-}
-
-/** The requests sent, as 'METHOD /path'. */
-const calls = () => api?.calls() ?? [];
+const fake = useFakeApi('swarmts-cli-node-');
+const fakeApi = (routes: Routes) => fake.start(routes);
+const calls = () => fake.calls();
 
 // ---- fixtures ----------------------------------------------------------------------------
 
@@ -95,7 +69,7 @@ const clusterRoutes = (): Routes => ({
 describe('swarmts node ls', () => {
   it('prints docker\'s table, sorted by hostname, with " *" on this node', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'ls'], hostEnv);
+    const result = await swarmts(['node', 'ls'], fake.hostEnv);
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -108,12 +82,12 @@ describe('swarmts node ls', () => {
       ].join('\n'),
     });
     expect(calls()).toEqual(['GET /nodes', 'GET /info']);
-    expect(requests[0]?.query).toEqual({});
+    expect(fake.requests[0]?.query).toEqual({});
   });
 
   it('prints only the IDs with -q, and list is an alias of ls', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'list', '-q'], hostEnv);
+    const result = await swarmts(['node', 'list', '-q'], fake.hostEnv);
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -123,7 +97,7 @@ describe('swarmts node ls', () => {
 
   it('prints one JSON object per line with --format json, as docker does', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'ls', '--format', 'json'], hostEnv);
+    const result = await swarmts(['node', 'ls', '--format', 'json'], fake.hostEnv);
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(3);
@@ -141,7 +115,10 @@ describe('swarmts node ls', () => {
 
   it('renders a template per node', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'], hostEnv);
+    const result = await swarmts(
+      ['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'],
+      fake.hostEnv,
+    );
     expect(result.stdout).toBe('node1 Ready\nnode2 Ready\nnode10 Down\n');
   });
 
@@ -159,11 +136,11 @@ describe('swarmts node ls', () => {
         '--filter',
         'node.label=zone=a',
       ],
-      hostEnv,
+      fake.hostEnv,
     );
     expect(result.code).toBe(0);
     expect(calls()).toEqual(['GET /nodes']);
-    expect(JSON.parse(requests[0]?.query.filters ?? '')).toEqual({
+    expect(JSON.parse(fake.requests[0]?.query.filters ?? '')).toEqual({
       role: ['manager', 'worker'],
       'node.label': ['zone=a'],
     });
@@ -171,23 +148,25 @@ describe('swarmts node ls', () => {
 
   it('refuses a malformed or unknown filter before any request', async () => {
     await fakeApi(clusterRoutes());
-    expect(await swarmts(['node', 'ls', '--filter', 'role'], hostEnv)).toEqual({
+    expect(await swarmts(['node', 'ls', '--filter', 'role'], fake.hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: 'Error: bad format of filter (expected name=value)\n',
     });
-    const unknown = await swarmts(['node', 'ls', '--filter', 'color=red'], hostEnv);
+    const unknown = await swarmts(['node', 'ls', '--filter', 'color=red'], fake.hostEnv);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^Error: invalid filter 'color' \(allowed: .*\)\n$/);
-    expect(await swarmts(['node', 'ls', '--format', 'yaml'], hostEnv)).toMatchObject({ code: 1 });
-    expect(requests).toEqual([]);
+    expect(await swarmts(['node', 'ls', '--format', 'yaml'], fake.hostEnv)).toMatchObject({
+      code: 1,
+    });
+    expect(fake.requests).toEqual([]);
   });
 
   it("relays the agent's 503 message verbatim", async () => {
     const message =
       "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
     await fakeApi({ 'GET /nodes': { status: 503, body: { message } } });
-    expect(await swarmts(['node', 'ls'], hostEnv)).toEqual({
+    expect(await swarmts(['node', 'ls'], fake.hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: `Error: ${message}\n`,
@@ -195,7 +174,7 @@ describe('swarmts node ls', () => {
   });
 
   it('says the agent cannot be reached when nothing listens on the socket', async () => {
-    const missing = join(dir, 'none.sock');
+    const missing = join(fake.dir, 'none.sock');
     expect(await swarmts(['node', 'ls'], { SWARMTS_HOST: missing })).toEqual({
       code: 1,
       stdout: '',
@@ -205,9 +184,11 @@ describe('swarmts node ls', () => {
 
   it('takes the socket from -H/--host before SWARMTS_HOST, before or after the command', async () => {
     await fakeApi(clusterRoutes());
-    const env = { SWARMTS_HOST: join(dir, 'none.sock') };
-    expect((await swarmts(['-H', socket, 'node', 'ls', '-q'], env)).code).toBe(0);
-    expect((await swarmts(['node', 'ls', '-q', '--host', `unix://${socket}`], env)).code).toBe(0);
+    const env = { SWARMTS_HOST: join(fake.dir, 'none.sock') };
+    expect((await swarmts(['-H', fake.socket, 'node', 'ls', '-q'], env)).code).toBe(0);
+    expect((await swarmts(['node', 'ls', '-q', '--host', `unix://${fake.socket}`], env)).code).toBe(
+      0,
+    );
     expect(calls()).toEqual(['GET /nodes', 'GET /nodes']);
   });
 });
@@ -217,7 +198,7 @@ describe('swarmts node ls', () => {
 describe('swarmts node inspect', () => {
   it('prints a JSON array indented like docker by default', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'inspect', 'node1', 'node2'], hostEnv);
+    const result = await swarmts(['node', 'inspect', 'node1', 'node2'], fake.hostEnv);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${JSON.stringify([leader, worker], null, 4)}\n`);
     expect(result.stdout.split('\n')[1]).toBe('    {');
@@ -225,11 +206,11 @@ describe('swarmts node inspect', () => {
 
   it('prints one compact array with --format json, and a template per node', async () => {
     await fakeApi(clusterRoutes());
-    const json = await swarmts(['node', 'inspect', '--format', 'json', 'node1'], hostEnv);
+    const json = await swarmts(['node', 'inspect', '--format', 'json', 'node1'], fake.hostEnv);
     expect(json.stdout).toBe(`${JSON.stringify([leader])}\n`);
     const template = await swarmts(
       ['node', 'inspect', '-f', '{{.Spec.Role}}', 'node1', 'node2'],
-      hostEnv,
+      fake.hostEnv,
     );
     expect(template.stdout).toBe('manager\nworker\n');
   });
@@ -238,7 +219,7 @@ describe('swarmts node inspect', () => {
     await fakeApi(clusterRoutes());
     const result = await swarmts(
       ['node', 'inspect', '-f', '{{.Description.Hostname}}', 'self'],
-      hostEnv,
+      fake.hostEnv,
     );
     expect(result.stdout).toBe('node1\n');
     expect(calls()).toEqual(['GET /info', `GET /nodes/${leader.ID}`]);
@@ -246,7 +227,7 @@ describe('swarmts node inspect', () => {
 
   it('prints a human block with --pretty', async () => {
     await fakeApi(clusterRoutes());
-    const result = await swarmts(['node', 'inspect', '--pretty', 'node1', 'node2'], hostEnv);
+    const result = await swarmts(['node', 'inspect', '--pretty', 'node1', 'node2'], fake.hostEnv);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
       [
@@ -301,7 +282,7 @@ describe('swarmts node inspect', () => {
     });
     const result = await swarmts(
       ['node', 'inspect', '-f', '{{.ID}}', 'nope', 'node2', 'gone'],
-      hostEnv,
+      fake.hostEnv,
     );
     expect(result).toEqual({
       code: 1,
@@ -312,12 +293,14 @@ describe('swarmts node inspect', () => {
 
   it('refuses --pretty with --format', async () => {
     await fakeApi(clusterRoutes());
-    expect(await swarmts(['node', 'inspect', '--pretty', '-f', 'json', 'node1'], hostEnv)).toEqual({
+    expect(
+      await swarmts(['node', 'inspect', '--pretty', '-f', 'json', 'node1'], fake.hostEnv),
+    ).toEqual({
       code: 1,
       stdout: '',
       stderr: 'Error: --format is incompatible with human friendly format\n',
     });
-    expect(requests).toEqual([]);
+    expect(fake.requests).toEqual([]);
   });
 });
 
@@ -342,12 +325,12 @@ describe('swarmts node update', () => {
         'manager',
         'node2',
       ],
-      hostEnv,
+      fake.hostEnv,
     );
     expect(result).toEqual({ code: 0, stdout: 'node2\n', stderr: '' });
     expect(calls()).toEqual(['GET /nodes/node2', `POST /nodes/${worker.ID}/update`]);
-    expect(requests[1]?.query).toEqual({ version: '7' });
-    expect(requests[1]?.body).toEqual({
+    expect(fake.requests[1]?.query).toEqual({ version: '7' });
+    expect(fake.requests[1]?.body).toEqual({
       Labels: { disk: 'ssd', zone: 'b', rack: '' },
       Role: 'manager',
       Availability: 'drain',
@@ -356,9 +339,9 @@ describe('swarmts node update', () => {
 
   it('keeps the spec as it is for the flags not given', async () => {
     await fakeApi({ ...clusterRoutes(), [`POST /nodes/${leader.ID}/update`]: {} });
-    const result = await swarmts(['node', 'update', '--label-add', 'a=1=2', 'self'], hostEnv);
+    const result = await swarmts(['node', 'update', '--label-add', 'a=1=2', 'self'], fake.hostEnv);
     expect(result).toEqual({ code: 0, stdout: 'self\n', stderr: '' });
-    expect(requests.at(-1)?.body).toEqual({
+    expect(fake.requests.at(-1)?.body).toEqual({
       Labels: { zone: 'a', a: '1=2' },
       Role: 'manager',
       Availability: 'active',
@@ -367,25 +350,29 @@ describe('swarmts node update', () => {
 
   it('refuses bad flags with one line and sends nothing', async () => {
     await fakeApi(clusterRoutes());
-    expect(await swarmts(['node', 'update', '--availability', 'sleep', 'node2'], hostEnv)).toEqual({
+    expect(
+      await swarmts(['node', 'update', '--availability', 'sleep', 'node2'], fake.hostEnv),
+    ).toEqual({
       code: 1,
       stdout: '',
       stderr:
         'Error: invalid argument "sleep" for "--availability" flag: must be one of active, pause, drain\n',
     });
-    expect((await swarmts(['node', 'update', '--role', 'boss', 'node2'], hostEnv)).stderr).toBe(
-      'Error: invalid argument "boss" for "--role" flag: must be one of worker, manager\n',
-    );
-    expect((await swarmts(['node', 'update', '--label-add', '=x', 'node2'], hostEnv)).code).toBe(1);
-    expect((await swarmts(['node', 'update', 'node1', 'node2'], hostEnv)).stderr).toMatch(
+    expect(
+      (await swarmts(['node', 'update', '--role', 'boss', 'node2'], fake.hostEnv)).stderr,
+    ).toBe('Error: invalid argument "boss" for "--role" flag: must be one of worker, manager\n');
+    expect(
+      (await swarmts(['node', 'update', '--label-add', '=x', 'node2'], fake.hostEnv)).code,
+    ).toBe(1);
+    expect((await swarmts(['node', 'update', 'node1', 'node2'], fake.hostEnv)).stderr).toMatch(
       /^Error: too many arguments.*\n$/,
     );
-    expect(requests).toEqual([]);
+    expect(fake.requests).toEqual([]);
   });
 
   it('refuses to remove a label the node does not have, before updating', async () => {
     await fakeApi(clusterRoutes());
-    expect(await swarmts(['node', 'update', '--label-rm', 'nope', 'node2'], hostEnv)).toEqual({
+    expect(await swarmts(['node', 'update', '--label-rm', 'nope', 'node2'], fake.hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: "Error: key nope doesn't exist in node's labels\n",
@@ -401,20 +388,20 @@ describe('swarmts node update', () => {
         body: { message: 'update out of sequence' },
       },
     });
-    expect(await swarmts(['node', 'update', '--availability', 'active', 'node2'], hostEnv)).toEqual(
-      {
-        code: 1,
-        stdout: '',
-        stderr: 'Error: update out of sequence\n',
-      },
-    );
+    expect(
+      await swarmts(['node', 'update', '--availability', 'active', 'node2'], fake.hostEnv),
+    ).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'Error: update out of sequence\n',
+    });
   });
 });
 
 describe('swarmts node promote and demote', () => {
   it('promotes workers and skips nodes that are managers already', async () => {
     await fakeApi({ ...clusterRoutes(), [`POST /nodes/${worker.ID}/update`]: {} });
-    const result = await swarmts(['node', 'promote', 'node1', 'node2'], hostEnv);
+    const result = await swarmts(['node', 'promote', 'node1', 'node2'], fake.hostEnv);
     expect(result).toEqual({
       code: 0,
       stderr: '',
@@ -425,8 +412,8 @@ describe('swarmts node promote and demote', () => {
       'GET /nodes/node2',
       `POST /nodes/${worker.ID}/update`,
     ]);
-    expect(requests[2]?.query).toEqual({ version: '7' });
-    expect(requests[2]?.body).toEqual({ ...worker.Spec, Role: 'manager' });
+    expect(fake.requests[2]?.query).toEqual({ version: '7' });
+    expect(fake.requests[2]?.body).toEqual({ ...worker.Spec, Role: 'manager' });
   });
 
   it('demotes managers, and stops at the first failure', async () => {
@@ -438,13 +425,16 @@ describe('swarmts node promote and demote', () => {
         body: { message: 'attempting to demote the last manager of the swarm (node1)' },
       },
     });
-    const result = await swarmts(['node', 'demote', 'node2', 'node10', 'node1', 'node10'], hostEnv);
+    const result = await swarmts(
+      ['node', 'demote', 'node2', 'node10', 'node1', 'node10'],
+      fake.hostEnv,
+    );
     expect(result).toEqual({
       code: 1,
       stdout: 'Node node2 is already a worker.\nManager node10 demoted in the swarm.\n',
       stderr: 'Error: attempting to demote the last manager of the swarm (node1)\n',
     });
-    expect(requests.find((r) => r.method === 'POST')?.body).toEqual({
+    expect(fake.requests.find((r) => r.method === 'POST')?.body).toEqual({
       ...follower.Spec,
       Role: 'worker',
     });
@@ -452,7 +442,7 @@ describe('swarmts node promote and demote', () => {
   });
 
   it('needs at least one node', async () => {
-    const result = await swarmts(['node', 'promote'], hostEnv);
+    const result = await swarmts(['node', 'promote'], fake.hostEnv);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^Error: missing required argument 'node'.*\n$/);
   });
@@ -473,7 +463,7 @@ describe('swarmts node rm', () => {
       'DELETE /nodes/node3': { status: 404, body: { message: 'node node3 not found' } },
       'DELETE /nodes/node4': {},
     });
-    const result = await swarmts(['node', 'rm', 'node2', 'node1', 'node3', 'node4'], hostEnv);
+    const result = await swarmts(['node', 'rm', 'node2', 'node1', 'node3', 'node4'], fake.hostEnv);
     expect(result).toEqual({
       code: 1,
       stdout: 'node2\nnode4\n',
@@ -481,29 +471,29 @@ describe('swarmts node rm', () => {
         `Error: node ${leader.ID} is a cluster manager and is a member of the raft cluster. It must be demoted to worker before removal\n` +
         'Error: node node3 not found\n',
     });
-    expect(requests.map((r) => r.query)).toEqual([{}, {}, {}, {}]);
+    expect(fake.requests.map((r) => r.query)).toEqual([{}, {}, {}, {}]);
   });
 
   it('forces with -f, and remove is an alias', async () => {
     await fakeApi({ 'DELETE /nodes/node2': {} });
-    expect(await swarmts(['node', 'remove', '-f', 'node2'], hostEnv)).toEqual({
+    expect(await swarmts(['node', 'remove', '-f', 'node2'], fake.hostEnv)).toEqual({
       code: 0,
       stdout: 'node2\n',
       stderr: '',
     });
-    expect(requests[0]?.query).toEqual({ force: 'true' });
+    expect(fake.requests[0]?.query).toEqual({ force: 'true' });
   });
 });
 
 describe('swarmts node --help', () => {
   it('lists the node commands and documents each one', async () => {
-    const group = await swarmts(['node', '--help'], hostEnv);
+    const group = await swarmts(['node', '--help'], fake.hostEnv);
     expect(group.code).toBe(0);
     for (const name of ['ls|list', 'inspect', 'update', 'promote', 'demote', 'rm|remove']) {
       expect(group.stdout).toContain(`  ${name} `);
     }
     expect(group.stdout).not.toContain('help [command]');
-    const update = await swarmts(['node', 'update', '--help'], hostEnv);
+    const update = await swarmts(['node', 'update', '--help'], fake.hostEnv);
     expect(update.stdout).toContain('Usage: swarmts node update [options] <node>');
     expect(update.stdout).toContain('--label-add <key=value>');
   });

@@ -1,39 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { swarmts } from '../../support/cli.js';
-import { type FakeApi, type Recorded, type Routes, startFakeApi } from '../../support/fake-api.js';
+import { type Routes, useFakeApi } from '../../support/fake-api.js';
 
 // ---- a fake control API on a unix socket (test/support/fake-api.ts), one per test ----------
 
-let dir: string;
-let socket: string;
-/** The env that points the CLI at the fake API: { SWARMTS_HOST: socket }. */
-let hostEnv: Record<string, string>;
-let api: FakeApi | undefined;
-let requests: Recorded[];
-
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'swarmts-cli-swarm-'));
-  socket = join(dir, 'api.sock');
-  hostEnv = { SWARMTS_HOST: socket };
-  requests = [];
-});
-
-afterEach(async () => {
-  await api?.close();
-  api = undefined;
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function fakeApi(routes: Routes): Promise<void> {
-  api = await startFakeApi(routes, socket);
-  requests = api.requests;
-}
-
-/** The requests sent, as 'METHOD /path'. */
-const calls = () => api?.calls() ?? [];
+const fake = useFakeApi('swarmts-cli-swarm-');
+const fakeApi = (routes: Routes) => fake.start(routes);
+const calls = () => fake.calls();
 
 // ---- fixtures ----------------------------------------------------------------------------
 
@@ -84,7 +58,7 @@ describe('swarmts init', () => {
     });
     const result = await swarmts(
       ['init', '--advertise-addr', '10.0.0.1', '--listen-addr', '0.0.0.0:4400'],
-      hostEnv,
+      fake.hostEnv,
     );
     expect(result).toEqual({
       code: 0,
@@ -95,7 +69,10 @@ describe('swarmts init', () => {
         "To add a manager to this swarm, run 'swarmts join-token manager' and follow the instructions.\n\n",
     });
     expect(calls()).toEqual(['POST /swarm/init', 'GET /swarm', 'GET /info']);
-    expect(requests[0]?.body).toEqual({ ListenAddr: '0.0.0.0:4400', AdvertiseAddr: '10.0.0.1' });
+    expect(fake.requests[0]?.body).toEqual({
+      ListenAddr: '0.0.0.0:4400',
+      AdvertiseAddr: '10.0.0.1',
+    });
   });
 
   it("sends only what was given, and reads the address from the node's ManagerStatus when the agent does not list itself", async () => {
@@ -107,26 +84,26 @@ describe('swarmts init', () => {
         body: { ID: NODE_ID, ManagerStatus: { Addr: '10.0.0.1:4377', Reachability: 'reachable' } },
       },
     });
-    const result = await swarmts(['init', '--force-new-cluster'], hostEnv);
+    const result = await swarmts(['init', '--force-new-cluster'], fake.hostEnv);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`swarmts join --token ${WORKER_TOKEN} 10.0.0.1:4377\n`);
-    expect(requests[0]?.body).toEqual({ ForceNewCluster: true });
+    expect(fake.requests[0]?.body).toEqual({ ForceNewCluster: true });
   });
 
   it("relays the agent's refusal", async () => {
     const message =
       'This node is already part of a swarm. Use "swarmts leave" to leave this swarm and join another one.';
     await fakeApi({ 'POST /swarm/init': { status: 503, body: { message } } });
-    expect(await swarmts(['init'], hostEnv)).toEqual({
+    expect(await swarmts(['init'], fake.hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: `Error: ${message}\n`,
     });
-    expect(requests[0]?.body).toEqual({});
+    expect(fake.requests[0]?.body).toEqual({});
   });
 
   it('says the agent cannot be reached when nothing listens', async () => {
-    const missing = join(dir, 'none.sock');
+    const missing = join(fake.dir, 'none.sock');
     expect(await swarmts(['init'], { SWARMTS_HOST: missing })).toEqual({
       code: 1,
       stdout: '',
@@ -143,14 +120,17 @@ describe('swarmts join', () => {
       'POST /swarm/join': {},
       'GET /info': { body: info({ ControlAvailable: false }) },
     });
-    const result = await swarmts(['join', '--token', WORKER_TOKEN, '10.0.0.1:4377'], hostEnv);
+    const result = await swarmts(['join', '--token', WORKER_TOKEN, '10.0.0.1:4377'], fake.hostEnv);
     expect(result).toEqual({
       code: 0,
       stderr: '',
       stdout: 'This node joined a swarm as a worker.\n',
     });
     expect(calls()).toEqual(['POST /swarm/join', 'GET /info']);
-    expect(requests[0]?.body).toEqual({ RemoteAddrs: ['10.0.0.1:4377'], JoinToken: WORKER_TOKEN });
+    expect(fake.requests[0]?.body).toEqual({
+      RemoteAddrs: ['10.0.0.1:4377'],
+      JoinToken: WORKER_TOKEN,
+    });
   });
 
   it('joins as a manager, passing the addresses given', async () => {
@@ -158,7 +138,7 @@ describe('swarmts join', () => {
     const result = await swarmts(
       [
         '-H',
-        socket,
+        fake.socket,
         'join',
         '--token',
         MANAGER_TOKEN,
@@ -168,10 +148,10 @@ describe('swarmts join', () => {
         '0.0.0.0:4400',
         '10.0.0.1',
       ],
-      hostEnv,
+      fake.hostEnv,
     );
     expect(result.stdout).toBe('This node joined a swarm as a manager.\n');
-    expect(requests[0]?.body).toEqual({
+    expect(fake.requests[0]?.body).toEqual({
       ListenAddr: '0.0.0.0:4400',
       AdvertiseAddr: 'eth0',
       RemoteAddrs: ['10.0.0.1'],
@@ -181,19 +161,21 @@ describe('swarmts join', () => {
 
   it('needs a token and a manager address', async () => {
     await fakeApi({});
-    const noToken = await swarmts(['join', '10.0.0.1:4377'], hostEnv);
+    const noToken = await swarmts(['join', '10.0.0.1:4377'], fake.hostEnv);
     expect(noToken.code).toBe(1);
     expect(noToken.stderr).toMatch(/^Error: required option '--token <token>' not specified.*\n$/);
-    const noAddr = await swarmts(['join', '--token', WORKER_TOKEN], hostEnv);
+    const noAddr = await swarmts(['join', '--token', WORKER_TOKEN], fake.hostEnv);
     expect(noAddr.code).toBe(1);
     expect(noAddr.stderr).toMatch(/^Error: missing required argument 'host:port'.*\n$/);
-    expect(requests).toEqual([]);
+    expect(fake.requests).toEqual([]);
   });
 
   it("relays a refused token's message", async () => {
     const message = 'invalid join token: it matches neither the worker nor the manager token';
     await fakeApi({ 'POST /swarm/join': { status: 400, body: { message } } });
-    expect(await swarmts(['join', '--token', 'SWMTS-1-x-y', '10.0.0.1:4377'], hostEnv)).toEqual({
+    expect(
+      await swarmts(['join', '--token', 'SWMTS-1-x-y', '10.0.0.1:4377'], fake.hostEnv),
+    ).toEqual({
       code: 1,
       stdout: '',
       stderr: `Error: ${message}\n`,
@@ -211,19 +193,19 @@ describe('swarmts join-token', () => {
 
   it('prints the join command of a worker and of a manager', async () => {
     await fakeApi(routes());
-    expect(await swarmts(['join-token', 'worker'], hostEnv)).toEqual({
+    expect(await swarmts(['join-token', 'worker'], fake.hostEnv)).toEqual({
       code: 0,
       stderr: '',
       stdout: joinText('worker', WORKER_TOKEN),
     });
-    expect((await swarmts(['join-token', 'manager'], hostEnv)).stdout).toBe(
+    expect((await swarmts(['join-token', 'manager'], fake.hostEnv)).stdout).toBe(
       joinText('manager', MANAGER_TOKEN),
     );
   });
 
   it('prints only the token with -q', async () => {
     await fakeApi(routes());
-    expect(await swarmts(['join-token', '-q', 'manager'], hostEnv)).toEqual({
+    expect(await swarmts(['join-token', '-q', 'manager'], fake.hostEnv)).toEqual({
       code: 0,
       stderr: '',
       stdout: `${MANAGER_TOKEN}\n`,
@@ -244,39 +226,39 @@ describe('swarmts join-token', () => {
       },
       'GET /info': { body: info() },
     });
-    const result = await swarmts(['join-token', '--rotate', 'worker'], hostEnv);
+    const result = await swarmts(['join-token', '--rotate', 'worker'], fake.hostEnv);
     expect(result).toEqual({
       code: 0,
       stderr: '',
       stdout: `Successfully rotated worker join token.\n\n${joinText('worker', fresh)}`,
     });
     expect(calls()).toEqual(['GET /swarm', 'POST /swarm/update', 'GET /swarm', 'GET /info']);
-    expect(requests[1]?.query).toEqual({ version: '12', rotateWorkerToken: 'true' });
-    expect(requests[1]?.body).toBeUndefined();
+    expect(fake.requests[1]?.query).toEqual({ version: '12', rotateWorkerToken: 'true' });
+    expect(fake.requests[1]?.body).toBeUndefined();
   });
 
   it('rotates the manager token quietly with -q', async () => {
     await fakeApi({ ...routes(), 'POST /swarm/update': {} });
-    const result = await swarmts(['join-token', '-q', '--rotate', 'manager'], hostEnv);
+    const result = await swarmts(['join-token', '-q', '--rotate', 'manager'], fake.hostEnv);
     expect(result).toEqual({ code: 0, stderr: '', stdout: `${MANAGER_TOKEN}\n` });
-    expect(requests[1]?.query).toEqual({ version: '12', rotateManagerToken: 'true' });
+    expect(fake.requests[1]?.query).toEqual({ version: '12', rotateManagerToken: 'true' });
   });
 
   it('refuses an unknown role before any request', async () => {
     await fakeApi(routes());
-    expect(await swarmts(['join-token', 'boss'], hostEnv)).toEqual({
+    expect(await swarmts(['join-token', 'boss'], fake.hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: 'Error: unknown role boss (use worker or manager)\n',
     });
-    expect(requests).toEqual([]);
+    expect(fake.requests).toEqual([]);
   });
 
   it("relays a worker's 503", async () => {
     const message =
       "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state. Please run this command on a manager node or promote the current node to a manager.";
     await fakeApi({ 'GET /swarm': { status: 503, body: { message } } });
-    expect(await swarmts(['join-token', 'worker'], hostEnv)).toEqual({
+    expect(await swarmts(['join-token', 'worker'], fake.hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: `Error: ${message}\n`,
@@ -289,21 +271,21 @@ describe('swarmts join-token', () => {
 describe('swarmts leave', () => {
   it('leaves, with force=true only when forced', async () => {
     await fakeApi({ 'POST /swarm/leave': {} });
-    expect(await swarmts(['leave'], hostEnv)).toEqual({
+    expect(await swarmts(['leave'], fake.hostEnv)).toEqual({
       code: 0,
       stderr: '',
       stdout: 'Node left the swarm.\n',
     });
-    expect(await swarmts(['leave', '-f'], hostEnv)).toMatchObject({ code: 0 });
-    expect(await swarmts(['leave', '--force'], hostEnv)).toMatchObject({ code: 0 });
-    expect(requests.map((r) => r.query)).toEqual([{}, { force: 'true' }, { force: 'true' }]);
+    expect(await swarmts(['leave', '-f'], fake.hostEnv)).toMatchObject({ code: 0 });
+    expect(await swarmts(['leave', '--force'], fake.hostEnv)).toMatchObject({ code: 0 });
+    expect(fake.requests.map((r) => r.query)).toEqual([{}, { force: 'true' }, { force: 'true' }]);
   });
 
   it("relays the last manager's warning", async () => {
     const message =
       'You are attempting to leave the swarm on a node that is its last manager: the swarm and all its state would be lost. Use --force to do it anyway.';
     await fakeApi({ 'POST /swarm/leave': { status: 503, body: { message } } });
-    expect(await swarmts(['leave'], hostEnv)).toEqual({
+    expect(await swarmts(['leave'], fake.hostEnv)).toEqual({
       code: 1,
       stdout: '',
       stderr: `Error: ${message}\n`,
@@ -313,12 +295,12 @@ describe('swarmts leave', () => {
 
 describe('swarm commands --help', () => {
   it('documents every command, and the global --host', async () => {
-    const top = await swarmts(['--help'], hostEnv);
+    const top = await swarmts(['--help'], fake.hostEnv);
     expect(top.stdout).toContain('-H, --host <socket>');
     for (const name of ['init', 'join', 'join-token', 'leave', 'node']) {
       expect(top.stdout).toMatch(new RegExp(`\\n  ${name} `));
     }
-    const joinToken = await swarmts(['join-token', '--help'], hostEnv);
+    const joinToken = await swarmts(['join-token', '--help'], fake.hostEnv);
     expect(joinToken.code).toBe(0);
     expect(joinToken.stdout).toContain('Usage: swarmts join-token [options] <role>');
     expect(joinToken.stdout).toContain('--rotate');
