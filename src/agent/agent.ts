@@ -21,7 +21,7 @@ import type { Logger } from '../log.js';
 import type { ControlApi } from '../manager/controlapi.js';
 import type { Manager } from '../manager/manager.js';
 import { joinResponse } from '../manager/wire.js';
-import { openChannel } from '../p2p/channel.js';
+import { firstValue, openChannel } from '../p2p/channel.js';
 import { createHost, type Host } from '../p2p/host.js';
 import { IDENTITY_FILE, type Identity, loadOrCreateIdentity } from '../p2p/identity.js';
 import { hostPortOf } from '../p2p/multiaddrs.js';
@@ -451,9 +451,7 @@ export class Agent implements AgentControl {
           addr: state.advertiseAddr,
           p2pAddrs: p2pAddrs(host, state, this.nodeId),
         });
-        const reply = joinResponse.safeParse(
-          await withTimeout(channel.next(), 30_000, 'the manager did not answer the join'),
-        );
+        const reply = joinResponse.safeParse(await firstValue(channel, 30_000));
         if (!reply.success) {
           transient.push('a manager sent an answer that is not a join answer');
         } else if (reply.data.ok) {
@@ -580,14 +578,4 @@ function waitForStore(
       resolve();
     });
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SwarmtsError('unavailable', message)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

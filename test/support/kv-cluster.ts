@@ -11,6 +11,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { waitUntil } from '../../cluster/agents.js';
+
+export { waitUntil };
 
 const SERVER = resolve(import.meta.dirname, '../../dist/raft/kv-server.js');
 
@@ -212,21 +215,6 @@ export class KvCluster {
   async stop(): Promise<void> {
     for (const node of this.nodes) this.kill(node);
     if (this.root) await rm(this.root, { recursive: true, force: true });
-  }
-}
-
-/**
- * Polls `condition` until it holds, within a deadline. For conditions that depend on real
- * time passing in other processes (an election), where no event can be awaited.
- */
-export async function waitUntil(
-  condition: () => Promise<boolean>,
-  timeoutMs: number,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

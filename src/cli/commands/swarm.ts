@@ -3,13 +3,12 @@
  * and `leave` (docker's `docker swarm init|join|join-token|leave`).
  */
 import type { Command } from 'commander';
+import { DEFAULT_PORT } from '../../agent/addresses.js';
 import type { ApiClient } from '../../api/client.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { Cluster, Node } from '../../state/types.js';
 import { type AgentInfo, type ApiCommandDeps, apiClient } from '../api.js';
 
-/** The agent's default listen port, for a manager whose address the agent does not report. */
-const DEFAULT_PORT = 4377;
 const ROLES = ['worker', 'manager'] as const;
 type Role = (typeof ROLES)[number];
 
