@@ -10,7 +10,19 @@
 import { z } from 'zod';
 import { InvalidArgumentError } from '../errors.js';
 import { DecodeError, decode, encode } from '../wire/codec.js';
-import type { Command, NewCluster, NewNode } from './commands.js';
+import type { Command, NewCluster, NewNode, TaskOp } from './commands.js';
+import {
+  newService,
+  newTask,
+  portConfig,
+  serviceSchema,
+  serviceSpec,
+  taskSchema,
+  taskStateSchema,
+  taskStatus,
+  updateStatusSchema,
+} from './service-schema.js';
+import type { Service, Task } from './service-types.js';
 import type { Cluster, Node } from './types.js';
 
 const id = z.string().min(1);
@@ -116,16 +128,46 @@ const commandSchema: z.ZodType<Command> = z.discriminatedUnion('type', [
     at: timestamp,
   }),
   z.object({ type: z.literal('node.remove'), id }),
+  z.object({ type: z.literal('service.create'), service: newService }),
+  z.object({
+    type: z.literal('service.update'),
+    id,
+    version: index,
+    spec: serviceSpec,
+    previousSpec: serviceSpec.optional(),
+    ports: z.array(portConfig),
+    updateStatus: updateStatusSchema.optional(),
+    at: timestamp,
+  }),
+  z.object({
+    type: z.literal('service.setUpdateStatus'),
+    id,
+    updateStatus: updateStatusSchema,
+    at: timestamp,
+  }),
+  z.object({ type: z.literal('service.remove'), id, at: timestamp }),
+  z.object({ type: z.literal('tasks.write'), ops: z.array(z.lazy(() => taskOp)), at: timestamp }),
+]);
+
+const taskOp: z.ZodType<TaskOp> = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('create'), task: newTask }),
+  z.object({ op: z.literal('assign'), id, nodeId: id }),
+  z.object({ op: z.literal('unplaced'), id, reason: z.string().max(4096) }),
+  z.object({ op: z.literal('desire'), id, state: taskStateSchema }),
+  z.object({ op: z.literal('status'), id, nodeId: id, status: taskStatus }),
+  z.object({ op: z.literal('remove'), id }),
 ]);
 
 /** What a snapshot holds; `format` changes whenever the layout does. */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 
 export interface SnapshotContents {
   format: typeof SNAPSHOT_FORMAT;
   cluster: Cluster | null;
   nodes: Node[];
   removed: string[];
+  services: Service[];
+  tasks: Task[];
 }
 
 const snapshotSchema: z.ZodType<SnapshotContents> = z
@@ -134,6 +176,8 @@ const snapshotSchema: z.ZodType<SnapshotContents> = z
     cluster: clusterSchema.nullable(),
     nodes: z.array(nodeSchema),
     removed: z.array(id),
+    services: z.array(serviceSchema),
+    tasks: z.array(taskSchema),
   })
   .superRefine((snapshot, ctx) => {
     // Checks a Map would otherwise hide: one object per id, and no live node that was removed.

@@ -6,6 +6,15 @@
  * node, removed id) is not an error of the state machine: it yields a `CommandRefusal` that
  * goes back to the proposer, and the store stays as it was.
  */
+
+import type { NewService, NewTask } from './service-schema.js';
+import type {
+  PortConfig,
+  ServiceSpec,
+  TaskState,
+  TaskStatus,
+  UpdateStatus,
+} from './service-types.js';
 import type {
   Cluster,
   ClusterSpec,
@@ -54,7 +63,44 @@ export type Command =
       at: string;
     }
   /** Removes a node for good: its id can never join again. */
-  | { type: 'node.remove'; id: string };
+  | { type: 'node.remove'; id: string }
+  /** Refused when the name or an ingress published port is taken. */
+  | { type: 'service.create'; service: NewService }
+  /** A user's update or rollback: the new spec, the one it replaces, the ports allocated. */
+  | {
+      type: 'service.update';
+      id: string;
+      version: number;
+      spec: ServiceSpec;
+      previousSpec?: ServiceSpec;
+      ports: PortConfig[];
+      updateStatus?: UpdateStatus;
+      at: string;
+    }
+  /** The orchestrator's progress through a rolling update; no version check. */
+  | { type: 'service.setUpdateStatus'; id: string; updateStatus: UpdateStatus; at: string }
+  /** Removes the service; every task of it is asked to go (DesiredState remove). */
+  | { type: 'service.remove'; id: string; at: string }
+  /** A batch of task changes from the orchestrators, the scheduler or the dispatcher. */
+  | { type: 'tasks.write'; ops: TaskOp[]; at: string };
+
+/**
+ * One change to one task. Ops that no longer apply (the task is gone, or has moved past what
+ * the op expects) are skipped, not refused: they were decided on a view that has since moved,
+ * and the next round of the component that wrote them decides again.
+ */
+export type TaskOp =
+  | { op: 'create'; task: NewTask }
+  /** Scheduler: a pending task goes to a node. */
+  | { op: 'assign'; id: string; nodeId: string }
+  /** Scheduler: the task stays pending, for this reason. */
+  | { op: 'unplaced'; id: string; reason: string }
+  /** Orchestrator: desired state, forward only. */
+  | { op: 'desire'; id: string; state: TaskState }
+  /** Dispatcher: what the task's node reports, forward only, only from that node. */
+  | { op: 'status'; id: string; nodeId: string; status: TaskStatus }
+  /** Reaper: the task is forgotten. */
+  | { op: 'remove'; id: string };
 
 export type CommandResult<T = unknown> = { ok: true; index: number; object?: T } | CommandRefusal;
 

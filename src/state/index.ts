@@ -16,4 +16,14 @@ export {
   type StoreView,
 } from './store.js';
 export type * from './types.js';
+export type * from './service-types.js';
+export { isTerminal, TASK_STATES, taskStateRank } from './service-types.js';
+export {
+  type NewService,
+  type NewTask,
+  SERVICE_NAME,
+  type ServiceSpecInput,
+  serviceSpec,
+  serviceSpecInput,
+} from './service-schema.js';
 export { WatcherOverflowError } from './watch.js';

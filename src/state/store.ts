@@ -16,6 +16,8 @@ import { InvalidArgumentError, SwarmtsError } from '../errors.js';
 import type { StateMachine } from '../raft/driver.js';
 import { decodeCommand, decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './codec.js';
 import type { Command, CommandRefusal, CommandResult, NodeStatusUpdate } from './commands.js';
+import { deepFreeze, type ServiceEvent, ServiceTables, type TaskEvent } from './service-tables.js';
+import type { Service, Task } from './service-types.js';
 import type { Cluster, Node } from './types.js';
 import { EventQueue } from './watch.js';
 
@@ -29,18 +31,30 @@ type ObjectEvent<K extends string, T> = { kind: K; index: number } & (
 export type StoreEvent =
   | ObjectEvent<'cluster', Cluster>
   | ObjectEvent<'node', Node>
+  | ServiceEvent
+  | TaskEvent
   /** The store was replaced from a snapshot; this is everything it now holds. */
-  | { kind: 'restore'; cluster: Cluster | undefined; nodes: readonly Node[] };
+  | {
+      kind: 'restore';
+      cluster: Cluster | undefined;
+      nodes: readonly Node[];
+      services: readonly Service[];
+      tasks: readonly Task[];
+    };
 
 export type StoreListener = (event: StoreEvent) => void;
 
 /** What a successful command returns as `object`. */
-export type AppliedObject = Cluster | Node | readonly Node[];
+export type AppliedObject = Cluster | Node | readonly Node[] | Service | readonly Task[];
 
 export interface StoreView {
   cluster: Cluster | undefined;
   /** Sorted by ID. */
   nodes: readonly Node[];
+  /** Sorted by ID. */
+  services: readonly Service[];
+  /** In no particular order. */
+  tasks: readonly Task[];
   /** Every change after the view, in order; ends with WatcherOverflowError if it falls behind. */
   events: AsyncIterable<StoreEvent>;
   close(): void;
@@ -70,6 +84,7 @@ export class ClusterStore implements StateMachine {
   private nodes = new Map<string, Node>();
   /** Tombstones: a removed node id can never be created again. */
   private removed = new Set<string>();
+  private readonly services = new ServiceTables();
   private readonly listeners = new Set<StoreListener>();
   private readonly maxQueuedEvents: number;
   private readonly onListenerError: (error: unknown) => void;
@@ -94,6 +109,40 @@ export class ClusterStore implements StateMachine {
 
   isRemoved(id: string): boolean {
     return this.removed.has(id);
+  }
+
+  getService(id: string): Service | undefined {
+    return this.services.getService(id);
+  }
+
+  getServiceByName(name: string): Service | undefined {
+    return this.services.getServiceByName(name);
+  }
+
+  /** Sorted by ID. */
+  listServices(): Service[] {
+    return this.services.listServices();
+  }
+
+  getTask(id: string): Task | undefined {
+    return this.services.getTask(id);
+  }
+
+  /** Every task, in no particular order. */
+  allTasks(): IterableIterator<Task> {
+    return this.services.allTasks();
+  }
+
+  taskCount(): number {
+    return this.services.taskCount();
+  }
+
+  tasksOfService(serviceId: string): Task[] {
+    return this.services.tasksOfService(serviceId);
+  }
+
+  tasksOfNode(nodeId: string): Task[] {
+    return this.services.tasksOfNode(nodeId);
   }
 
   /**
@@ -134,6 +183,7 @@ export class ClusterStore implements StateMachine {
       cluster: this.cluster ?? null,
       nodes: this.listNodes(),
       removed: [...this.removed].sort(compare),
+      ...this.services.contents(),
     });
   }
 
@@ -143,7 +193,14 @@ export class ClusterStore implements StateMachine {
     this.cluster = contents.cluster ? deepFreeze(contents.cluster) : undefined;
     this.nodes = new Map(contents.nodes.map((node) => [node.ID, deepFreeze(node)]));
     this.removed = new Set(contents.removed);
-    this.emit({ kind: 'restore', cluster: this.cluster, nodes: Object.freeze(this.listNodes()) });
+    this.services.load(contents.services, contents.tasks);
+    this.emit({
+      kind: 'restore',
+      cluster: this.cluster,
+      nodes: Object.freeze(this.listNodes()),
+      services: Object.freeze(this.listServices()),
+      tasks: Object.freeze([...this.allTasks()]),
+    });
   }
 
   /** Calls `listener` synchronously after each command; returns the unsubscribe function. */
@@ -172,6 +229,8 @@ export class ClusterStore implements StateMachine {
     return {
       cluster: this.cluster,
       nodes: this.listNodes(),
+      services: this.listServices(),
+      tasks: [...this.allTasks()],
       events: queue,
       close: () => queue.close(),
     };
@@ -277,7 +336,39 @@ export class ClusterStore implements StateMachine {
         events.push({ kind: 'node', action: 'remove', object: node, index });
         return { ok: true, index, object: node };
       }
+      default:
+        return this.applyServiceCommand(command, index, events);
     }
+  }
+
+  private applyServiceCommand(
+    command: Command,
+    index: number,
+    events: StoreEvent[],
+  ): CommandResult<AppliedObject> {
+    const emit = (event: StoreEvent) => events.push(event);
+    const tables = this.services;
+    let outcome: { ok: true; object: AppliedObject } | CommandRefusal;
+    switch (command.type) {
+      case 'service.create':
+        outcome = tables.createService(command.service, index, emit);
+        break;
+      case 'service.update':
+        outcome = tables.updateService(command, index, emit);
+        break;
+      case 'service.setUpdateStatus':
+        outcome = tables.setUpdateStatus(command.id, command.updateStatus, command.at, index, emit);
+        break;
+      case 'service.remove':
+        outcome = tables.removeService(command.id, command.at, index, emit);
+        break;
+      case 'tasks.write':
+        outcome = { ok: true, object: tables.writeTasks(command.ops, command.at, index, emit) };
+        break;
+      default:
+        return refuse('invalid_argument', `unknown command ${command.type}`);
+    }
+    return outcome.ok ? { ok: true, index, object: outcome.object } : outcome;
   }
 
   /**
@@ -341,13 +432,4 @@ function refuse(code: CommandRefusal['code'], message: string): CommandRefusal {
 /** Code-unit order, the same on every machine (localeCompare is not). */
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Freezes `value` and everything under it; parts already frozen were frozen deeply. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

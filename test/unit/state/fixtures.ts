@@ -56,3 +56,44 @@ export function ok<T>(result: CommandResult<T>): { ok: true; index: number; obje
   if (!result.ok) throw new Error(`refused: ${result.code}: ${result.message}`);
   return result;
 }
+
+export function newService(
+  id: string,
+  name = `svc-${id}`,
+  ports: import('../../../src/state/service-types.js').PortConfig[] = [],
+): import('../../../src/state/service-schema.js').NewService {
+  return {
+    ID: id,
+    CreatedAt: T0,
+    UpdatedAt: T0,
+    Spec: {
+      Name: name,
+      Labels: {},
+      TaskTemplate: { ContainerSpec: { Image: 'busybox' } },
+      Mode: { Replicated: { Replicas: 1 } },
+      EndpointSpec: { Ports: ports },
+    },
+    Endpoint: { Spec: { Ports: ports }, Ports: ports },
+  };
+}
+
+export function newTask(
+  id: string,
+  serviceId: string,
+  slot = 1,
+): import('../../../src/state/service-schema.js').NewTask {
+  return {
+    ID: id,
+    CreatedAt: T0,
+    UpdatedAt: T0,
+    Labels: {},
+    Spec: { ContainerSpec: { Image: 'busybox' } },
+    SpecVersion: { Index: 1 },
+    ServiceID: serviceId,
+    ServiceAnnotations: { Name: `svc-${serviceId}` },
+    Slot: slot,
+    NodeID: '',
+    Status: { Timestamp: T0, State: 'new', Message: 'created' },
+    DesiredState: 'running',
+  };
+}

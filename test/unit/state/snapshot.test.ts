@@ -141,7 +141,13 @@ describe('snapshot and restore', () => {
     target.store.watch((event) => events.push(event));
     target.store.restore(store.snapshot());
     expect(events).toEqual([
-      { kind: 'restore', cluster: store.getCluster(), nodes: store.listNodes() },
+      {
+        kind: 'restore',
+        cluster: store.getCluster(),
+        nodes: store.listNodes(),
+        services: [],
+        tasks: [],
+      },
     ]);
   });
 });

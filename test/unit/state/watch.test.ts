@@ -151,7 +151,13 @@ describe('viewAndWatch', () => {
     const view = store.viewAndWatch();
     store.restore(source.store.snapshot());
     const [event] = await take(view.events[Symbol.asyncIterator](), 1);
-    expect(event).toEqual({ kind: 'restore', cluster: undefined, nodes: source.store.listNodes() });
+    expect(event).toEqual({
+      kind: 'restore',
+      cluster: undefined,
+      nodes: source.store.listNodes(),
+      services: [],
+      tasks: [],
+    });
     view.close();
   });
 
