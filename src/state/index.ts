@@ -6,6 +6,16 @@
 export { decodeCommand, encodeCommand } from './codec.js';
 export type * from './commands.js';
 export {
+  type NewService,
+  type NewTask,
+  SERVICE_NAME,
+  type ServiceSpecInput,
+  serviceSpec,
+  serviceSpecInput,
+} from './service-schema.js';
+export type * from './service-types.js';
+export { isTerminal, TASK_STATES, taskStateRank } from './service-types.js';
+export {
   AmbiguousNodeRefError,
   type AppliedObject,
   ClusterStore,
@@ -16,14 +26,4 @@ export {
   type StoreView,
 } from './store.js';
 export type * from './types.js';
-export type * from './service-types.js';
-export { isTerminal, TASK_STATES, taskStateRank } from './service-types.js';
-export {
-  type NewService,
-  type NewTask,
-  SERVICE_NAME,
-  type ServiceSpecInput,
-  serviceSpec,
-  serviceSpecInput,
-} from './service-schema.js';
 export { WatcherOverflowError } from './watch.js';
