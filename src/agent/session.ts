@@ -10,6 +10,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { oneLineMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { StatusReport } from '../manager/status-batcher.js';
 import {
   type ManagerAddress,
   type SessionHello,
@@ -19,6 +20,7 @@ import {
 import { type Channel, openChannel } from '../p2p/channel.js';
 import type { Host } from '../p2p/host.js';
 import { DISPATCHER_PROTOCOL } from '../p2p/protocols.js';
+import type { Task } from '../state/index.js';
 
 export interface SessionClientOptions {
   host: Host;
@@ -28,6 +30,10 @@ export interface SessionClientOptions {
   onNode: (node: SessionNode) => void;
   onManagers: (managers: ManagerAddress[]) => void;
   onRemoved: () => void;
+  /** The node's tasks, complete, each time they change (only after the first full set). */
+  onAssignments?: (tasks: Task[]) => void;
+  /** A session started: a good moment to report every task's status again. */
+  onSession?: () => void;
   /** This node leads: it has no one to hold a session with (its store tells it). */
   leadsItself: () => boolean;
   logger: Logger;
@@ -43,6 +49,8 @@ export class SessionClient {
   private wake: (() => void) | undefined;
   private readonly log: Logger;
   connectedTo: string | undefined;
+  /** The assignments as the leader last said; undefined until a first full set arrives. */
+  private assigned: Map<string, Task> | undefined;
 
   constructor(private readonly options: SessionClientOptions) {
     this.log = options.logger.child({ component: 'session' });
@@ -75,6 +83,27 @@ export class SessionClient {
       }
       await this.pause(this.options.retryMs ?? 500);
     }
+  }
+
+  /** Sends task status to the leader; false when there is no session (it is resent later). */
+  sendStatus(reports: StatusReport[]): boolean {
+    const channel = this.channel;
+    if (!channel || !this.connectedTo || reports.length === 0) return false;
+    channel.send({ t: 'status', reports }).catch((error: unknown) => {
+      this.log.debug({ err: oneLineMessage(error) }, 'status not sent');
+      channel.abort(oneLineMessage(error));
+    });
+    return true;
+  }
+
+  private onAssignments(message: { full: boolean; tasks: Task[]; removed: string[] }): void {
+    if (message.full) this.assigned = new Map();
+    // Changes before the first full set are history the full set supersedes.
+    const assigned = this.assigned;
+    if (!assigned) return;
+    for (const id of message.removed) assigned.delete(id);
+    for (const task of message.tasks) assigned.set(task.ID, task);
+    this.options.onAssignments?.([...assigned.values()]);
   }
 
   private candidates(): ManagerAddress[] {
@@ -136,6 +165,10 @@ export class SessionClient {
             this.log.info({ leader: target.id }, 'session with the leader started');
             this.options.onManagers(message.managers);
             this.options.onNode(message.node);
+            this.options.onSession?.();
+            break;
+          case 'assignments':
+            this.onAssignments(message as { full: boolean; tasks: Task[]; removed: string[] });
             break;
           case 'node':
             this.options.onNode(message.node);

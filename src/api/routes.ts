@@ -17,6 +17,7 @@ import {
   swarmJoinBody,
   versionParam,
 } from './schemas.js';
+import { serviceRoutes } from './service-routes.js';
 
 /** What the routes need of the agent. */
 export interface AgentControl {
@@ -121,6 +122,7 @@ export function controlRoutes(agent: AgentControl): Route[] {
         return ok();
       },
     },
+    ...serviceRoutes(() => agent.controlApi().services),
   ];
 }
 

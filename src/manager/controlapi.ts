@@ -24,6 +24,7 @@ import type {
   NodeSpec,
 } from '../state/index.js';
 import type { Consensus } from './consensus.js';
+import { ServiceApi } from './serviceapi.js';
 
 export interface ControlApiDeps {
   store: ClusterStore;
@@ -43,8 +44,12 @@ export interface NodeFilters {
 
 export class ControlApi {
   private queue: Promise<unknown> = Promise.resolve();
+  /** `/services` and `/tasks`. */
+  readonly services: ServiceApi;
 
-  constructor(private readonly deps: ControlApiDeps) {}
+  constructor(private readonly deps: ControlApiDeps) {
+    this.services = new ServiceApi(deps);
+  }
 
   private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work, work);

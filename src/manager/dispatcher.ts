@@ -10,21 +10,24 @@ import { oneLineMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Channel, firstValue, SMALL_FRAME_BYTES } from '../p2p/channel.js';
 import { DISPATCHER_PROTOCOL } from '../p2p/protocols.js';
-import type { ClusterStore, Node, StoreEvent } from '../state/index.js';
+import type { ClusterStore, Node, StoreEvent, Task } from '../state/index.js';
 import type { Consensus } from './consensus.js';
 import { checkAddresses, managerAddresses } from './join.js';
+import type { StatusReport } from './status-batcher.js';
 import {
   type ManagerAddress,
   type SessionHello,
   type SessionMessage,
   sessionHello,
+  taskStatusReports,
 } from './wire.js';
 
-/** What the leader sends: SessionMessage, with the store's own Node type. */
+/** What the leader sends: SessionMessage, with the store's own object types. */
 type Outbound =
-  | Exclude<SessionMessage, { t: 'welcome' } | { t: 'node' }>
+  | Exclude<SessionMessage, { t: 'welcome' } | { t: 'node' } | { t: 'assignments' }>
   | { t: 'welcome'; managers: ManagerAddress[]; node: Node }
-  | { t: 'node'; node: Node };
+  | { t: 'node'; node: Node }
+  | { t: 'assignments'; full: boolean; tasks: Task[]; removed: string[] };
 
 export interface DispatcherDeps {
   host: Libp2p;
@@ -32,10 +35,20 @@ export interface DispatcherDeps {
   consensus: Consensus;
   now: () => Date;
   logger: Logger;
+  /** Task status an agent reported (the leader batches it into Raft). */
+  onStatus?: (nodeId: string, reports: StatusReport[]) => void;
+}
+
+/** Task changes for one node, gathered within a turn of the event loop. */
+interface PendingChanges {
+  tasks: Map<string, Task>;
+  removed: Set<string>;
 }
 
 export class Dispatcher {
   private readonly sessions = new Map<string, Channel>();
+  private readonly changes = new Map<string, PendingChanges>();
+  private flushScheduled = false;
   private unwatch: (() => void) | undefined;
   private lastManagers = '';
   private readonly log: Logger;
@@ -93,9 +106,18 @@ export class Dispatcher {
         managers: managerAddresses(this.deps.store.listNodes()),
         node,
       });
-      // Nothing is expected from the agent yet; reading tells us when it goes away.
-      for await (const _ of channel.receive()) {
-        // later protocol versions: task status reports
+      // The full set first; changes follow as the store moves (onStoreEvent).
+      this.changes.delete(id);
+      await this.send(channel, {
+        t: 'assignments',
+        full: true,
+        tasks: this.deps.store.tasksOfNode(id),
+        removed: [],
+      });
+      for await (const raw of channel.receive()) {
+        const parsed = taskStatusReports.safeParse(raw);
+        if (!parsed.success) throw new Error('bad status report');
+        this.deps.onStatus?.(id, parsed.data.reports);
       }
     } catch (error) {
       this.log.debug({ peer: id, err: oneLineMessage(error) }, 'session ended');
@@ -127,6 +149,25 @@ export class Dispatcher {
   }
 
   private onStoreEvent(event: StoreEvent): void {
+    if (event.kind === 'task') {
+      this.noteTask(event.object, event.action === 'remove');
+      if (event.action === 'update' && event.previous.NodeID !== event.object.NodeID) {
+        this.noteTask(event.previous, true);
+      }
+      return;
+    }
+    if (event.kind === 'restore') {
+      // Everything may have changed: every session gets its full set again.
+      for (const [id, channel] of this.sessions) {
+        this.changes.delete(id);
+        void this.send(channel, {
+          t: 'assignments',
+          full: true,
+          tasks: this.deps.store.tasksOfNode(id),
+          removed: [],
+        });
+      }
+    }
     if (event.kind === 'node') {
       const channel = this.sessions.get(event.object.ID);
       if (channel) {
@@ -147,6 +188,39 @@ export class Dispatcher {
           void this.send(channel, { t: 'managers', managers });
       }
     }
+  }
+
+  /** Queues a task change for its node's session (if it has one); sent once per turn. */
+  private noteTask(task: Task, removed: boolean): void {
+    if (task.NodeID === '' || !this.sessions.has(task.NodeID)) return;
+    let pending = this.changes.get(task.NodeID);
+    if (!pending) {
+      pending = { tasks: new Map(), removed: new Set() };
+      this.changes.set(task.NodeID, pending);
+    }
+    if (removed) {
+      pending.tasks.delete(task.ID);
+      pending.removed.add(task.ID);
+    } else {
+      pending.removed.delete(task.ID);
+      pending.tasks.set(task.ID, task);
+    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const [nodeId, { tasks, removed: gone }] of this.changes) {
+        const channel = this.sessions.get(nodeId);
+        if (!channel) continue;
+        void this.send(channel, {
+          t: 'assignments',
+          full: false,
+          tasks: [...tasks.values()],
+          removed: [...gone],
+        });
+      }
+      this.changes.clear();
+    });
   }
 
   private leaderAddress(): { id: string; addrs: string[] } | null {

@@ -24,7 +24,10 @@ import { ControlApi } from './controlapi.js';
 import { Dispatcher } from './dispatcher.js';
 import { HealthService } from './health/service.js';
 import { joinHandler } from './join.js';
+import { Orchestrator } from './orchestrator/orchestrator.js';
 import { RoleManager } from './roles.js';
+import { newObjectId } from './serviceapi.js';
+import { StatusBatcher } from './status-batcher.js';
 import type { ManagerAddress } from './wire.js';
 
 export interface ManagerOptions {
@@ -44,6 +47,8 @@ export interface ManagerOptions {
   tickMs?: number;
   electionTicks?: number;
   heartbeatIntervalMs?: number;
+  /** This manager became the leader with a caught-up store (true), or stopped leading. */
+  onLeadership?: (leading: boolean) => void;
 }
 
 export class Manager {
@@ -68,6 +73,8 @@ export class Manager {
     private readonly roles: RoleManager,
     private readonly log: Logger,
     private readonly leadership: { readyTerm: number },
+    readonly statusBatcher: StatusBatcher,
+    private readonly orchestrator: Orchestrator,
   ) {
     this.store = store;
     this.consensus = raftConsensus(driver);
@@ -135,11 +142,21 @@ export class Manager {
       isLeader: () => raft.isLeader() && leadership.readyTerm === driver.status().term,
     };
     const now = () => new Date();
+    const statusBatcher = new StatusBatcher({ consensus, now, logger: log });
     const dispatcher = new Dispatcher({
       host: options.host,
       store,
       consensus,
       now,
+      logger: options.logger,
+      onStatus: (nodeId, reports) => statusBatcher.add(nodeId, reports),
+    });
+    const orchestrator = new Orchestrator({
+      store,
+      consensus,
+      isLeader: () => consensus.isLeader(),
+      now: () => Date.now(),
+      newId: () => newObjectId(randomBytes),
       logger: options.logger,
     });
     const health = new HealthService({
@@ -162,6 +179,8 @@ export class Manager {
       roles,
       log,
       leadership,
+      statusBatcher,
+      orchestrator,
     );
     try {
       await manager.run();
@@ -190,6 +209,7 @@ export class Manager {
       this.log,
     );
     await this.dispatcher.start();
+    this.orchestrator.start();
     this.driver.start();
     this.health.start();
     this.timer = setInterval(() => this.leaderChores(), 500);
@@ -201,6 +221,8 @@ export class Manager {
     clearInterval(this.timer);
     this.unwatch?.();
     this.health.stop();
+    this.orchestrator.stop();
+    this.statusBatcher.stop();
     // Each step runs even if one before it fails: the database must close in the end.
     const steps = [
       () => this.dispatcher.stop(),
@@ -279,8 +301,11 @@ export class Manager {
       this.log.info({ term: this.driver.status().term }, 'this manager is now the leader');
       this.catchUpAsLeader();
     } else {
+      const wasReady = this.leadership.readyTerm !== -1;
       this.leadership.readyTerm = -1;
       this.dispatcher.closeAll('no longer the leader');
+      this.statusBatcher.stop();
+      if (wasReady) this.options.onLeadership?.(false);
     }
   }
 
@@ -298,6 +323,8 @@ export class Manager {
       .then(() => {
         if (this.driver.status().term !== term || !this.consensus.isLeader()) return;
         this.leadership.readyTerm = term;
+        this.orchestrator.onLeadership();
+        this.options.onLeadership?.(true);
         this.leaderChores();
       })
       .catch((error: unknown) =>

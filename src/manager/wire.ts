@@ -4,6 +4,7 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id';
 import { z } from 'zod';
+import { taskSchema, taskStatus } from '../state/service-schema.js';
 
 const description = z.object({
   Hostname: z.string().min(1).max(253),
@@ -81,5 +82,21 @@ export const sessionMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('node'), node: sessionNode }),
   z.object({ t: z.literal('managers'), managers: z.array(managerAddress) }),
   z.object({ t: z.literal('removed') }),
+  /** The node's tasks: `full` replaces what the agent holds, otherwise changes to merge. */
+  z.object({
+    t: z.literal('assignments'),
+    full: z.boolean(),
+    tasks: z.array(taskSchema).max(20_000),
+    removed: z.array(z.string().max(128)).max(20_000),
+  }),
 ]);
 export type SessionMessage = z.infer<typeof sessionMessage>;
+
+/** Agent → manager after the hello: what its tasks are doing. */
+export const taskStatusReports = z.object({
+  t: z.literal('status'),
+  reports: z
+    .array(z.object({ taskId: z.string().min(1).max(128), status: taskStatus }))
+    .max(20_000),
+});
+export type TaskStatusReports = z.infer<typeof taskStatusReports>;

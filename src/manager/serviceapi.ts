@@ -1,0 +1,315 @@
+/**
+ * The service and task operations behind the control API (`/services`, `/tasks`). Specs are
+ * completed with Swarm's defaults and checked (constraints, placement preferences) before
+ * anything is proposed; published ports are allocated here and re-checked by the store, so
+ * two creates racing for one port cannot both win.
+ */
+import { InvalidArgumentError, SwarmtsError } from '../errors.js';
+import type { RandomBytes } from '../p2p/tokens.js';
+import {
+  type ClusterStore,
+  isTerminal,
+  type Service,
+  type ServiceSpec,
+  type ServiceSpecInput,
+  type Task,
+  type UpdateStatus,
+} from '../state/index.js';
+import type { Consensus } from './consensus.js';
+import { isLive, stableJson } from './orchestrator/tasks.js';
+import { allocatePorts } from './ports.js';
+import { parseConstraint } from './scheduler/constraints.js';
+import { parseSpreadDescriptor } from './scheduler/preferences.js';
+
+export interface ServiceApiDeps {
+  store: ClusterStore;
+  consensus: Consensus;
+  now: () => Date;
+  randomBytes: RandomBytes;
+}
+
+export interface ServiceFilters {
+  id?: string[];
+  name?: string[];
+  label?: string[];
+  mode?: string[];
+}
+
+export interface TaskFilters {
+  id?: string[];
+  name?: string[];
+  service?: string[];
+  node?: string[];
+  label?: string[];
+  'desired-state'?: string[];
+}
+
+export class ServiceApi {
+  constructor(private readonly deps: ServiceApiDeps) {}
+
+  async create(input: ServiceSpecInput): Promise<{ ID: string; Warnings?: string[] }> {
+    const spec = completeSpec(input);
+    await this.deps.consensus.readBarrier();
+    const store = this.deps.store;
+    if (store.getServiceByName(spec.Name)) {
+      throw new SwarmtsError('conflict', `service ${spec.Name} already exists`);
+    }
+    const ports = allocatePorts(spec.EndpointSpec?.Ports ?? [], [], store.listServices());
+    const at = this.deps.now().toISOString();
+    const id = newObjectId(this.deps.randomBytes);
+    await this.deps.consensus.propose({
+      type: 'service.create',
+      service: {
+        ID: id,
+        CreatedAt: at,
+        UpdatedAt: at,
+        Spec: spec,
+        Endpoint: { Spec: spec.EndpointSpec ?? {}, Ports: ports },
+      },
+    });
+    return { ID: id };
+  }
+
+  /** `rollback`: go back to the previous spec (the body's spec is ignored, as Docker does). */
+  async update(
+    ref: string,
+    version: number,
+    input: ServiceSpecInput | undefined,
+    rollback: boolean,
+  ): Promise<{ Warnings?: string[] }> {
+    await this.deps.consensus.readBarrier();
+    const service = this.find(ref);
+    let spec: ServiceSpec;
+    if (rollback) {
+      if (!service.PreviousSpec) {
+        throw new InvalidArgumentError(
+          `service ${service.Spec.Name} does not have a previous spec`,
+        );
+      }
+      spec = service.PreviousSpec;
+    } else {
+      if (!input)
+        throw new InvalidArgumentError('invalid request body: a service spec is required');
+      spec = completeSpec({ ...input, Name: input.Name ?? service.Spec.Name });
+    }
+    if (spec.Name !== service.Spec.Name) {
+      throw new InvalidArgumentError('renaming services is not supported');
+    }
+    const modeKind = (s: ServiceSpec) => Object.keys(s.Mode).find((k) => k in s.Mode);
+    if (modeKind(spec) !== modeKind(service.Spec)) {
+      throw new InvalidArgumentError('service mode change is not allowed');
+    }
+    const others = this.deps.store.listServices().filter((s) => s.ID !== service.ID);
+    const ports = allocatePorts(
+      spec.EndpointSpec?.Ports ?? [],
+      service.Endpoint.Ports ?? [],
+      others,
+    );
+    const at = this.deps.now().toISOString();
+    const tasksChange =
+      stableJson(spec.TaskTemplate) !== stableJson(service.Spec.TaskTemplate) ||
+      stableJson(ports) !== stableJson(service.Endpoint.Ports ?? []);
+    let updateStatus: UpdateStatus | undefined = service.UpdateStatus;
+    if (tasksChange) {
+      updateStatus = rollback
+        ? { State: 'rollback_started', StartedAt: at, Message: 'manually requested rollback' }
+        : { State: 'updating', StartedAt: at, Message: 'update in progress' };
+    }
+    await this.deps.consensus.propose({
+      type: 'service.update',
+      id: service.ID,
+      version,
+      spec,
+      previousSpec: service.Spec,
+      ports,
+      ...(updateStatus ? { updateStatus } : {}),
+      at,
+    });
+    return {};
+  }
+
+  async remove(ref: string): Promise<void> {
+    await this.deps.consensus.readBarrier();
+    const service = this.find(ref);
+    await this.deps.consensus.propose({
+      type: 'service.remove',
+      id: service.ID,
+      at: this.deps.now().toISOString(),
+    });
+  }
+
+  list(filters: ServiceFilters, withStatus: boolean): Service[] {
+    return this.deps.store
+      .listServices()
+      .filter((s) => matchesService(s, filters))
+      .map((s) => (withStatus ? this.withStatus(s) : s));
+  }
+
+  inspect(ref: string): Service {
+    return this.withStatus(this.find(ref));
+  }
+
+  listTasks(filters: TaskFilters): Task[] {
+    const store = this.deps.store;
+    let serviceIds: Set<string> | undefined;
+    if (filters.service?.length) {
+      serviceIds = new Set(filters.service.flatMap((ref) => this.tryFind(ref)?.ID ?? []));
+    }
+    let nodeIds: Set<string> | undefined;
+    if (filters.node?.length) {
+      nodeIds = new Set(
+        filters.node.flatMap((ref) => {
+          try {
+            return [store.findNode(ref).ID];
+          } catch {
+            return [ref];
+          }
+        }),
+      );
+    }
+    const source = serviceIds
+      ? [...serviceIds].flatMap((id) => store.tasksOfService(id))
+      : [...store.allTasks()];
+    return source
+      .filter((t) => !nodeIds || nodeIds.has(t.NodeID))
+      .filter((t) => matchesTask(t, filters))
+      .sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
+  }
+
+  inspectTask(ref: string): Task {
+    const store = this.deps.store;
+    const exact = store.getTask(ref);
+    if (exact) return exact;
+    const matches = [...store.allTasks()].filter((t) => t.ID.startsWith(ref));
+    if (matches.length === 1 && matches[0]) return matches[0];
+    if (matches.length > 1) {
+      throw new InvalidArgumentError(`task ${ref} is ambiguous (${matches.length} matches found)`);
+    }
+    throw new SwarmtsError('not_found', `no such task: ${ref}`);
+  }
+
+  /** A service by ID, name, or unique ID prefix, as Docker resolves it. */
+  find(ref: string): Service {
+    const found = this.tryFind(ref);
+    if (found) return found;
+    throw new SwarmtsError('not_found', `service ${ref} not found`);
+  }
+
+  private tryFind(ref: string): Service | undefined {
+    if (ref === '') return undefined;
+    const store = this.deps.store;
+    const direct = store.getService(ref) ?? store.getServiceByName(ref);
+    if (direct) return direct;
+    const byPrefix = store.listServices().filter((s) => s.ID.startsWith(ref));
+    if (byPrefix.length > 1) {
+      throw new InvalidArgumentError(
+        `service ${ref} is ambiguous (${byPrefix.length} matches found)`,
+      );
+    }
+    return byPrefix[0];
+  }
+
+  private withStatus(service: Service): Service {
+    const store = this.deps.store;
+    const tasks = store.tasksOfService(service.ID);
+    const running = tasks.filter((t) => t.Status.State === 'running' && isLive(t)).length;
+    const completed = tasks.filter((t) => t.Status.State === 'complete').length;
+    const mode = service.Spec.Mode;
+    let desired: number;
+    if (mode.Replicated) desired = mode.Replicated.Replicas ?? 1;
+    else if (mode.ReplicatedJob) desired = mode.ReplicatedJob.MaxConcurrent ?? 1;
+    else
+      desired = tasks.filter(
+        (t) => isLive(t) || (t.Status.State === 'complete' && !isTerminal(t.DesiredState)),
+      ).length;
+    return {
+      ...service,
+      ServiceStatus: { RunningTasks: running, DesiredTasks: desired, CompletedTasks: completed },
+    };
+  }
+}
+
+/** Swarm's defaults filled in, and what the schema cannot check checked. */
+export function completeSpec(input: ServiceSpecInput): ServiceSpec {
+  const name = input.Name ?? '';
+  if (name === '') throw new InvalidArgumentError('invalid service spec: Name: a name is required');
+  const mode =
+    input.Mode && Object.values(input.Mode).some((v) => v !== undefined)
+      ? input.Mode
+      : { Replicated: { Replicas: 1 } };
+  const spec: ServiceSpec = {
+    Name: name,
+    Labels: input.Labels ?? {},
+    TaskTemplate: input.TaskTemplate,
+    Mode: mode,
+    ...(input.UpdateConfig ? { UpdateConfig: input.UpdateConfig } : {}),
+    ...(input.RollbackConfig ? { RollbackConfig: input.RollbackConfig } : {}),
+    ...(input.EndpointSpec ? { EndpointSpec: input.EndpointSpec } : {}),
+  };
+  const placement = spec.TaskTemplate.Placement;
+  for (const text of placement?.Constraints ?? []) {
+    try {
+      parseConstraint(text);
+    } catch (error) {
+      throw new InvalidArgumentError(
+        `invalid constraint ${JSON.stringify(text)}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  for (const preference of placement?.Preferences ?? []) {
+    parseSpreadDescriptor(preference.Spread.SpreadDescriptor);
+  }
+  if (mode.Global && placement?.MaxReplicas) {
+    throw new InvalidArgumentError('replicas-max-per-node can only be used with replicated mode');
+  }
+  for (const port of spec.EndpointSpec?.Ports ?? []) {
+    if (port.Protocol === 'sctp') {
+      throw new InvalidArgumentError(
+        `port ${port.TargetPort}/sctp: only tcp and udp are supported`,
+      );
+    }
+  }
+  return spec;
+}
+
+/** 25 lowercase letters and digits, as Docker's object ids look. */
+export function newObjectId(randomBytes: RandomBytes): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(25);
+  let id = '';
+  for (const byte of bytes) id += alphabet[byte % alphabet.length];
+  return id;
+}
+
+function matchesService(service: Service, filters: ServiceFilters): boolean {
+  const any = (values: string[] | undefined, test: (v: string) => boolean) =>
+    !values || values.length === 0 || values.some(test);
+  const mode = service.Spec.Mode.Global ? 'global' : 'replicated';
+  return (
+    any(filters.id, (v) => service.ID.startsWith(v)) &&
+    any(filters.name, (v) => service.Spec.Name.startsWith(v)) &&
+    any(filters.mode, (v) => v === mode) &&
+    any(filters.label, (v) => labelMatches(service.Spec.Labels, v))
+  );
+}
+
+function matchesTask(task: Task, filters: TaskFilters): boolean {
+  const any = (values: string[] | undefined, test: (v: string) => boolean) =>
+    !values || values.length === 0 || values.some(test);
+  const name = `${task.ServiceAnnotations.Name}.${task.Slot === 0 ? task.NodeID : task.Slot}`;
+  return (
+    any(filters.id, (v) => task.ID.startsWith(v)) &&
+    any(filters.name, (v) => name.startsWith(v)) &&
+    any(filters.label, (v) => labelMatches(task.Labels, v)) &&
+    any(
+      filters['desired-state'],
+      (v) => v === task.DesiredState || (v === 'accepted' && task.DesiredState === 'running'),
+    )
+  );
+}
+
+function labelMatches(labels: Record<string, string>, filter: string): boolean {
+  const eq = filter.indexOf('=');
+  if (eq < 0) return filter in labels;
+  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
+}
