@@ -327,6 +327,7 @@ export class Agent implements AgentControl {
           this.log.error({ err: oneLineMessage(error) }, 'could not leave the swarm cleanly'),
         );
       },
+      runtime: this.runtime,
       logger: this.log,
     });
     try {

@@ -18,7 +18,9 @@ import type { Manager } from '../manager/manager.js';
 import type { ManagerAddress, SessionHello, SessionNode } from '../manager/wire.js';
 import { HeartbeatPublisher, listenForHeartbeats } from '../p2p/heartbeat.js';
 import type { Host } from '../p2p/host.js';
+import type { ContainerRuntime } from '../runtime/types.js';
 import type { NodeDescription } from '../state/types.js';
+import { Executor, type TaskStatusReport } from '../worker/index.js';
 import { SessionClient } from './session.js';
 import type { SwarmState } from './swarm-state.js';
 
@@ -43,6 +45,8 @@ export interface ClusterNodeOptions {
   isRaftMember: () => boolean;
   /** The swarm removed this node. */
   onRemoved: () => void;
+  /** The local engine; without one the node runs no tasks (tests of the control plane). */
+  runtime?: ContainerRuntime;
   logger: Logger;
 }
 
@@ -56,6 +60,9 @@ export class ClusterNode {
   private roleChange: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly log: Logger;
+  private executor: Executor | undefined;
+  /** While this node leads, its own assignments come from its store, not a session. */
+  private localFeed: { unwatch: () => void; scheduled: boolean } | undefined;
 
   private constructor(readonly options: ClusterNodeOptions) {
     this.log = options.logger;
@@ -85,8 +92,21 @@ export class ClusterNode {
       onManagers: (managers) => this.setManagers(managers),
       onRemoved: () => setImmediate(() => options.onRemoved()),
       leadsItself: () => this.manager?.consensus.isLeader() ?? false,
+      onAssignments: (tasks) => {
+        if (!this.localFeed) this.executor?.setAssignments(tasks);
+      },
+      onSession: () => this.report(this.executor?.statuses() ?? []),
       logger: this.log,
     });
+    if (options.runtime) {
+      this.executor = new Executor({
+        runtime: options.runtime,
+        nodeId: options.nodeId,
+        report: (reports) => this.report(reports),
+        now: () => new Date(),
+        logger: this.log,
+      });
+    }
   }
 
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
@@ -105,6 +125,7 @@ export class ClusterNode {
 
   private async run(): Promise<void> {
     for (const m of this.managers) await this.remember(m);
+    await this.executor?.start();
     if (this.options.manager) {
       await this.startManager(this.options.bootstrap ?? false, this.options.forceNewCluster);
     }
@@ -125,10 +146,13 @@ export class ClusterNode {
     clearInterval(this.keeper);
     this.publisher.stop();
     this.stopListening?.();
+    this.setLocalFeed(false);
     try {
       await this.session.stop();
       await this.roleChange;
       await this.manager?.stop();
+      // Containers keep running: a restarted agent adopts them.
+      await this.executor?.stop();
     } finally {
       await this.options.host.stop();
     }
@@ -179,6 +203,7 @@ export class ClusterNode {
       ...(this.options.tickMs ? { tickMs: this.options.tickMs } : {}),
       ...(this.options.electionTicks ? { electionTicks: this.options.electionTicks } : {}),
       heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      onLeadership: (leading) => this.setLocalFeed(leading),
     });
     this.manager = manager;
     this.log.info({ bootstrap }, 'manager started');
@@ -197,6 +222,7 @@ export class ClusterNode {
           // committed; this node may never see that commit itself, so it trusts the record.
           const manager = this.manager;
           this.manager = undefined;
+          this.setLocalFeed(false);
           await manager.destroy();
           await this.options.setRaftMember(false);
           this.log.info({}, 'demoted: this node left the raft group and is a worker now');
@@ -205,6 +231,50 @@ export class ClusterNode {
         this.log.error({ err: oneLineMessage(error) }, 'role change failed');
       }
     });
+  }
+
+  /** Task status goes to the leader: straight into its batcher when that is this node. */
+  private report(reports: TaskStatusReport[]): void {
+    if (reports.length === 0) return;
+    if (this.localFeed && this.manager)
+      this.manager.statusBatcher.add(this.options.nodeId, reports);
+    else this.session.sendStatus(reports);
+  }
+
+  /**
+   * Leading: this node has no session with itself, so it reads its assignments from its own
+   * store (after every change that touches its tasks) and reports into its own batcher.
+   */
+  private setLocalFeed(leading: boolean): void {
+    if (!leading) {
+      this.localFeed?.unwatch();
+      this.localFeed = undefined;
+      return;
+    }
+    const manager = this.manager;
+    if (!manager || this.localFeed || !this.executor) return;
+    const self = this.options.nodeId;
+    const feed = { unwatch: () => {}, scheduled: false };
+    const push = () => {
+      if (feed.scheduled) return;
+      feed.scheduled = true;
+      setImmediate(() => {
+        feed.scheduled = false;
+        const tasks = manager.store.tasksOfNode(self);
+        this.log.debug({ tasks: tasks.length, current: this.localFeed === feed }, "local assignments");
+        if (this.localFeed === feed) this.executor?.setAssignments(tasks);
+      });
+    };
+    feed.unwatch = manager.store.watch((event) => {
+      if (event.kind === 'restore') push();
+      else if (event.kind === 'task') {
+        const previous = event.action === 'update' ? event.previous.NodeID : '';
+        if (event.object.NodeID === self || previous === self) push();
+      }
+    });
+    this.localFeed = feed;
+    push();
+    this.report(this.executor.statuses());
   }
 
   /** Whom to ask for a session: the managers we were told of, and those our store knows. */

@@ -1,0 +1,25 @@
+/** The executor's public shapes. */
+import type { Logger } from '../log.js';
+import type { ContainerRuntime } from '../runtime/types.js';
+import type { TaskStatus } from '../state/service-types.js';
+
+export interface TaskStatusReport {
+  taskId: string;
+  status: TaskStatus;
+}
+
+export interface ExecutorOptions {
+  runtime: ContainerRuntime;
+  nodeId: string;
+  /** Called with status changes (batched per turn); the caller ships them to the leader. */
+  report: (reports: TaskStatusReport[]) => void;
+  /**
+   * Injected clock for Status.Timestamp. It also dates the first Docker event subscription
+   * (events since then are replayed), so outside tests it must be the wall clock.
+   */
+  now: () => Date;
+  logger: Logger;
+  /** First pause before retrying when the engine does not answer; doubles up to retryMaxMs. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
