@@ -176,7 +176,7 @@ describe('services on three nodes', () => {
     expect(two.map((t) => t.Slot).sort()).toEqual([1, 2]);
     await remove(id);
     expect(await tasks(id)).toEqual([]);
-  });
+  }, 90_000);
 
   it('replaces a container killed behind its back', async () => {
     const id = await create(spec('crashy', { Mode: { Replicated: { Replicas: 1 } } }));
@@ -194,7 +194,7 @@ describe('services on three nodes', () => {
     expect(old.DesiredState).toBe('shutdown');
     await converged(id, 1);
     await remove(id);
-  });
+  }, 90_000);
 
   it('leaves a task pending with its reason when no node meets the constraint', async () => {
     const s = spec('nowhere', { Mode: { Replicated: { Replicas: 1 } } });
@@ -214,18 +214,23 @@ describe('services on three nodes', () => {
     );
     expect(pending!.NodeID).toBe('');
     await remove(id);
-  });
+  }, 90_000);
 
   it('moves tasks off a drained node and back when it is active again', async () => {
     const id = await create(spec('drainme'));
     await converged(id, 3);
     await manager().updateNode('w1', (s) => ({ ...s, Availability: 'drain' }));
+    await waitUntil(
+      async () => (await running(id)).every((t) => hostnames.get(t.NodeID) !== 'w1'),
+      30_000,
+      'no task running on w1',
+    );
     const moved = await converged(id, 3);
     expect(spread(moved).w1).toBeUndefined();
     expect((await containers(id)).filter((c) => c.host === 'w1')).toEqual([]);
     await manager().updateNode('w1', (s) => ({ ...s, Availability: 'active' }));
     await remove(id);
-  });
+  }, 90_000);
 
   it('rolls back an update to an image that does not exist', async () => {
     const id = await create(
@@ -250,7 +255,7 @@ describe('services on three nodes', () => {
     const after = await service(id);
     expect(after.Spec.TaskTemplate.ContainerSpec.Image).toBe(DEFAULT_TEST_IMAGE);
     expect(after.UpdateStatus?.Message).toMatch(
-      /^update rolled back due to failure or early termination of task /,
+      /^rollback completed: update rolled back due to failure or early termination of task /,
     );
     const rejected = (await tasks(id)).filter((t) => t.Status.State === 'rejected');
     expect(rejected.length).toBeGreaterThan(0);
@@ -258,7 +263,7 @@ describe('services on three nodes', () => {
     const back = await converged(id, 3);
     expect(back.every((t) => t.Spec.ContainerSpec.Image === DEFAULT_TEST_IMAGE)).toBe(true);
     await remove(id);
-  });
+  }, 90_000);
 
   it('runs a global service on every node, following a node that joins', async () => {
     const id = await create(spec('everywhere', { Mode: { Global: {} } }));
@@ -270,18 +275,19 @@ describe('services on three nodes', () => {
     const four = await converged(id, 4);
     expect(spread(four)).toEqual({ m0: 1, w1: 1, w2: 1, w3: 1 });
     await remove(id);
-  });
+  }, 90_000);
 
   it('adopts its containers after kill -9 and restart of an agent: no duplicates', async () => {
     const id = await create(spec('sturdy'));
     const before = await converged(id, 3);
-    await agent('w2').kill9();
-    await agent('w2').start(30_000);
+    const victim = before.map((t) => hostnames.get(t.NodeID)!).find((name) => name !== 'm0')!;
+    await agent(victim).kill9();
+    await agent(victim).start(30_000);
     // Whatever the detector made of the gap, every slot ends with one task and one container.
     const after = await converged(id, 3);
     const live = await containers(id);
     expect(new Set(live.map((c) => c.task)).size).toBe(live.length);
-    const onW2 = before.find((t) => hostnames.get(t.NodeID) === 'w2')!;
+    const onW2 = before.find((t) => hostnames.get(t.NodeID) === victim)!;
     const stillThere = after.find((t) => t.ID === onW2.ID);
     if (stillThere) {
       // Adopted: the same container, not a second one.
@@ -290,7 +296,7 @@ describe('services on three nodes', () => {
       );
     }
     await remove(id);
-  });
+  }, 90_000);
 
   it('runs the tasks of a cut-off node elsewhere, and after the cut heals no slot runs twice', async () => {
     const id = await create(spec('survivor'));
@@ -318,5 +324,5 @@ describe('services on three nodes', () => {
     const final = await converged(id, 3);
     expect(new Set(final.map((t) => t.Slot)).size).toBe(3);
     await remove(id);
-  });
+  }, 90_000);
 });

@@ -35,7 +35,10 @@ export function orchestrate(input: RoundInput): RoundOutput {
   }
   const isJob = input.service.Spec.Mode.ReplicatedJob || input.service.Spec.Mode.GlobalJob;
   const outcome = isJob ? {} : rollingUpdate(b, filled);
-  return { ops: b.ops, wakeAt: b.wakeAt, ...outcome };
+  // Rolling back: no new task of the failing spec (a restart this round would start one);
+  // the next round, on the previous spec, fills the slots.
+  const ops = outcome.rollback ? b.ops.filter((op) => op.op !== 'create') : b.ops;
+  return { ops, wakeAt: b.wakeAt, ...outcome };
 }
 
 function replicated(b: RoundBuilder, tasks: readonly Task[]): FilledUnit[] {

@@ -94,7 +94,10 @@ export function rollingUpdate(b: RoundBuilder, units: readonly FilledUnit[]): Up
           State: rollingBack ? 'rollback_completed' : 'completed',
           StartedAt: status.StartedAt,
           CompletedAt: at,
-          Message: rollingBack ? 'rollback completed' : 'update completed',
+          // A rollback keeps its cause: "rollback completed: update rolled back due to ...".
+          Message: rollingBack
+            ? `rollback completed${status.Message ? `: ${status.Message}` : ''}`
+            : 'update completed',
         },
       };
     }

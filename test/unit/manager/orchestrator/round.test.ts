@@ -257,3 +257,20 @@ describe('rolling updates', () => {
     expect(out.rollback).toBeUndefined();
   });
 });
+
+describe('rollback round', () => {
+  it('starts no task of the failing spec in the round that decides to roll back', () => {
+    const svc = service(
+      {
+        Mode: { Replicated: { Replicas: 1 } },
+        TaskTemplate: { ContainerSpec: { Image: 'busybox:new' }, RestartPolicy: { Delay: 0 } },
+        UpdateConfig: { FailureAction: 'rollback' },
+      },
+      { UpdateStatus: { State: 'updating', StartedAt: new Date(0).toISOString() } },
+    );
+    const { run } = harness([node('n1')]);
+    const out = run(svc, [task(svc, 1, 'rejected', { id: 'bad' })]);
+    expect(out.rollback).toBeDefined();
+    expect(creates(out.ops)).toEqual([]);
+  });
+});
