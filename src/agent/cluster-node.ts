@@ -261,7 +261,10 @@ export class ClusterNode {
       setImmediate(() => {
         feed.scheduled = false;
         const tasks = manager.store.tasksOfNode(self);
-        this.log.debug({ tasks: tasks.length, current: this.localFeed === feed }, "local assignments");
+        this.log.debug(
+          { tasks: tasks.length, current: this.localFeed === feed },
+          'local assignments',
+        );
         if (this.localFeed === feed) this.executor?.setAssignments(tasks);
       });
     };
