@@ -41,6 +41,7 @@ import {
 import { ClusterNode, p2pAddrs } from './cluster-node.js';
 import { describeNode } from './description.js';
 import { runOnLeader, serveForwardedRequests } from './forwarding.js';
+import { type LogOptions, serviceLogs } from './service-logs.js';
 import {
   LEAVING_FILE,
   readSwarmState,
@@ -272,6 +273,22 @@ export class Agent implements AgentControl {
       }
       await this.wipe('left the swarm');
     });
+  }
+
+  serviceLogs(ref: string, options: LogOptions): (signal: AbortSignal) => AsyncIterable<string> {
+    const services = this.controlApi().services;
+    const node = this.node;
+    const manager = node?.manager;
+    if (!node || !manager) throw new NotManagerError();
+    const service = services.find(ref);
+    const tasks = manager.store.tasksOfService(service.ID);
+    const deps = {
+      host: node.host,
+      store: manager.store,
+      selfId: this.identity.nodeId,
+      runtime: this.runtime,
+    };
+    return (signal) => serviceLogs(deps, tasks, options, signal);
   }
 
   controlApi(): ControlApi {

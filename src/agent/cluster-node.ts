@@ -21,6 +21,7 @@ import type { Host } from '../p2p/host.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { NodeDescription } from '../state/types.js';
 import { Executor, type TaskStatusReport } from '../worker/index.js';
+import { serveTaskLogs } from '../worker/logs.js';
 import { SessionClient } from './session.js';
 import type { SwarmState } from './swarm-state.js';
 
@@ -126,6 +127,8 @@ export class ClusterNode {
   private async run(): Promise<void> {
     for (const m of this.managers) await this.remember(m);
     await this.executor?.start();
+    if (this.options.runtime)
+      await serveTaskLogs(this.options.host, this.options.runtime, this.log);
     if (this.options.manager) {
       await this.startManager(this.options.bootstrap ?? false, this.options.forceNewCluster);
     }

@@ -36,6 +36,62 @@ export class ApiClient {
     return this.request<T>('DELETE', path, query);
   }
 
+  /**
+   * A GET whose answer is a text stream (service logs): each chunk goes to `onText` as it
+   * arrives; resolves when the agent ends the stream. No idle timeout: a followed log may be
+   * quiet for hours. An error status rejects with the agent's message, as `request` does.
+   */
+  stream(
+    path: string,
+    query: Record<string, string | undefined>,
+    onText: (text: string) => void,
+  ): Promise<void> {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) search.set(key, value);
+    }
+    const url = search.size > 0 ? `${path}?${search}` : path;
+    return new Promise<void>((resolve, reject) => {
+      const req = httpRequest({ socketPath: this.socketPath, path: url, method: 'GET' }, (res) => {
+        const status = res.statusCode ?? 500;
+        res.setEncoding('utf8');
+        res.on('error', reject);
+        if (status < 400) {
+          res.on('data', (text: string) => onText(text));
+          res.on('end', () => resolve());
+          return;
+        }
+        let body = '';
+        res.on('data', (text: string) => {
+          body += text;
+        });
+        res.on('end', () => {
+          let message = body.trim() || `HTTP ${status}`;
+          try {
+            const parsed: unknown = JSON.parse(body);
+            if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) {
+              message = String((parsed as { message: unknown }).message);
+            }
+          } catch {
+            // Not JSON: the text is the message.
+          }
+          reject(new ApiError(status, message));
+        });
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        reject(
+          error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
+            ? new SwarmtsError(
+                'unavailable',
+                `cannot reach the swarmts agent at ${this.socketPath}. Is "swarmts agent" running?`,
+              )
+            : error,
+        );
+      });
+      req.end();
+    });
+  }
+
   request<T>(
     method: string,
     path: string,

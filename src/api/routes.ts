@@ -3,6 +3,8 @@
  * handler validates its input and calls the agent or the manager's ControlApi; errors become
  * Docker-style `{"message": ...}` bodies with the status of their code.
  */
+import type { LogOptions } from '../agent/service-logs.js';
+import { InvalidArgumentError } from '../errors.js';
 import type { ControlApi } from '../manager/controlapi.js';
 import type { Route } from './router.js';
 import {
@@ -29,6 +31,8 @@ export interface AgentControl {
   leave(force: boolean): Promise<void>;
   /** The manager's cluster operations; throws 503 on a worker or outside a swarm. */
   controlApi(): ControlApi;
+  /** The log lines of a service's tasks, from every node that runs them. */
+  serviceLogs(ref: string, options: LogOptions): (signal: AbortSignal) => AsyncIterable<string>;
 }
 
 const NODE_FILTERS = ['id', 'label', 'node.label', 'membership', 'name', 'role'] as const;
@@ -123,7 +127,30 @@ export function controlRoutes(agent: AgentControl): Route[] {
       },
     },
     ...serviceRoutes(() => agent.controlApi().services),
+    {
+      method: 'GET',
+      pattern: '/services/:id/logs',
+      handler: (req, params) => ({
+        status: 200,
+        stream: agent.serviceLogs(params.id ?? '', {
+          follow: booleanParam(req.query, 'follow'),
+          timestamps: booleanParam(req.query, 'timestamps'),
+          tail: tailParam(req.query.get('tail')),
+        }),
+      }),
+    },
   ];
+}
+
+/** Docker's ?tail=N|all (absent: all). */
+function tailParam(text: string | null): number | 'all' {
+  if (text === null || text === '' || text === 'all') return 'all';
+  if (!/^\d+$/.test(text)) {
+    throw new InvalidArgumentError(
+      `invalid tail ${JSON.stringify(text)}: expected a number or all`,
+    );
+  }
+  return Number(text);
 }
 
 /** GET /swarm: Docker's Swarm object. */

@@ -132,6 +132,10 @@ async function parseRequest(req: IncomingMessage): Promise<ApiRequest> {
 }
 
 function send(res: ServerResponse, response: ApiResponse): void {
+  if (response.stream) {
+    void sendStream(res, response.stream);
+    return;
+  }
   if (response.text && typeof response.body === 'string') {
     res.writeHead(response.status, { 'content-type': 'text/plain; charset=utf-8' });
     res.end(response.body);
@@ -144,6 +148,27 @@ function send(res: ServerResponse, response: ApiResponse): void {
   }
   res.writeHead(response.status, { 'content-type': 'application/json' });
   res.end(`${JSON.stringify(response.body)}\n`);
+}
+
+/** Writes a text stream as it comes, chunked; stops producing when the client goes away. */
+async function sendStream(
+  res: ServerResponse,
+  stream: (signal: AbortSignal) => AsyncIterable<string>,
+): Promise<void> {
+  const controller = new AbortController();
+  res.on('close', () => controller.abort());
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+  try {
+    for await (const chunk of stream(controller.signal)) {
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+      if (controller.signal.aborted) break;
+    }
+  } catch (error) {
+    if (!controller.signal.aborted) res.write(`error: ${oneLineMessage(error)}\n`);
+  } finally {
+    controller.abort();
+    res.end();
+  }
 }
 
 /** A socket file left by a crashed agent is removed; one that answers belongs to a live agent. */

@@ -13,4 +13,6 @@ export interface ApiResponse {
   /** JSON-encoded unless it is a string and `text` is set (/_ping answers plain text). */
   body?: unknown;
   text?: boolean;
+  /** A plain-text stream (logs): written as it comes; the signal fires when the client leaves. */
+  stream?: (signal: AbortSignal) => AsyncIterable<string>;
 }

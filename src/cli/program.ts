@@ -5,6 +5,7 @@ import { DockerRuntime } from '../runtime/index.js';
 import { SWARMTS_VERSION } from '../version.js';
 import { agentCommand } from './commands/agent.js';
 import { nodeCommand } from './commands/node.js';
+import { serviceCommand } from './commands/service.js';
 import { swarmCommands } from './commands/swarm.js';
 import { versionCommand } from './commands/version.js';
 import type { CliIo } from './io.js';
@@ -41,6 +42,7 @@ export function buildProgram(deps: CliDeps): Command {
   agentCommand(program, { io: deps.io });
   swarmCommands(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   nodeCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
+  serviceCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   versionCommand(program, {
     io: deps.io,
     runtime: deps.runtime ?? ((dockerHost) => new DockerRuntime(dockerHost ? { dockerHost } : {})),

@@ -196,6 +196,31 @@ describe('services on three nodes', () => {
     await remove(id);
   }, 90_000);
 
+  it('gathers the logs of every task from every node', async () => {
+    const s = spec('chatty');
+    s.TaskTemplate.ContainerSpec.Args = ['sh', '-c', 'echo hello from slot; sleep 3600'];
+    const id = await create(s);
+    const tasksNow = await converged(id, 3);
+    let text = '';
+    await waitUntil(
+      async () => {
+        text = '';
+        await manager().client.stream(`/services/${id}/logs`, { tail: 'all' }, (chunk) => {
+          text += chunk;
+        });
+        return text.split('\n').filter((l) => l.endsWith('| hello from slot')).length === 3;
+      },
+      10_000,
+      'three log lines',
+    );
+    for (const t of tasksNow) {
+      expect(text).toContain(
+        `chatty.${t.Slot}.${t.ID}@${hostnames.get(t.NodeID)}    | hello from slot`,
+      );
+    }
+    await remove(id);
+  }, 90_000);
+
   it('leaves a task pending with its reason when no node meets the constraint', async () => {
     const s = spec('nowhere', { Mode: { Replicated: { Replicas: 1 } } });
     s.TaskTemplate.Placement = { Constraints: ['node.labels.zone==mars'] };
