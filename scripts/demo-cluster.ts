@@ -1,102 +1,181 @@
 /**
- * The demo's cluster part: three test hosts on this machine (each its own network namespace,
- * address and dockerd), a swarmts agent on each, and the CLI a user would type — init, join
- * as a manager and as a worker, node ls — then a host's link cut and restored, so the node
- * goes Down and comes back Ready. Everything is torn
- * down at the end.
+ * The demo's cluster part. `up` (the default): three test hosts on this machine (each its own
+ * network namespace, address and dockerd), a swarmts agent on each, then the CLI a user would
+ * type — init, join, node ls, service create with three replicas of a small web server,
+ * service ps — and a request to every node. The cluster stays up; `down` removes it. Running
+ * `up` again first removes the previous demo, so it can be repeated.
+ *
+ * The web service publishes port 8080 in host mode (each node that runs a replica answers on
+ * its own address); the routing mesh, which makes every node answer, is a later issue.
  */
 import '../src/polyfill.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { TestAgent, waitUntil } from '../cluster/agents.js';
-import { createTestHosts } from '../cluster/test-hosts.js';
+import { waitUntil } from '../cluster/agents.js';
+import { createTestHosts, DEFAULT_TEST_IMAGE, openTestHosts } from '../cluster/test-hosts.js';
+import { ApiClient } from '../src/api/client.js';
+import type { Node, Task } from '../src/state/index.js';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
+const STATE_FILE = '/run/swarmts-demo.json';
 const NAMES = ['node1', 'node2', 'node3'];
 
-function swarmts(agent: TestAgent, args: string[], quiet = false): Promise<string> {
-  const shown = args.map((a) => (/[\s{}]/.test(a) ? `'${a}'` : a)).join(' ');
-  if (!quiet) console.log(`\n[${agent.name}]$ swarmts ${shown}`);
+interface DemoState {
+  runId: string;
+  agents: Array<{ name: string; pid: number; socket: string; address: string; log: string }>;
+}
+
+function swarmts(socket: string, name: string, args: string[], quiet = false): Promise<string> {
+  const shown = args.map((a) => (/[\s{}$;]/.test(a) ? `'${a}'` : a)).join(' ');
+  if (!quiet) console.log(`\n[${name}]$ swarmts ${shown}`);
   return new Promise((resolvePromise, reject) => {
-    execFile(
-      CLI,
-      args,
-      { env: { ...process.env, SWARMTS_HOST: agent.socket } },
-      (error, out, err) => {
-        if (!quiet) process.stdout.write(out + err);
-        if (error) reject(new Error(`swarmts ${args.join(' ')} failed: ${err.trim()}`));
-        else resolvePromise(out);
-      },
-    );
+    execFile(CLI, args, { env: { ...process.env, SWARMTS_HOST: socket } }, (error, out, err) => {
+      if (!quiet) process.stdout.write(out + err);
+      if (error) reject(new Error(`swarmts ${args.join(' ')} failed: ${err.trim()}`));
+      else resolvePromise(out);
+    });
   });
 }
 
-async function main(): Promise<void> {
-  console.log('Creating three test hosts (network namespaces, each with its own dockerd)...');
-  const hosts = await createTestHosts({ count: 3, name: 'demo' });
-  const agents = hosts.hosts.map(
-    (host, i) =>
-      new TestAgent({
-        name: NAMES[i]!,
-        dir: `${host.dataDir}/swarmts`,
-        listen: `${host.address}:4377`,
-        dockerHost: host.dockerHost,
-        launcher: (command, args) =>
-          host.spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] }),
-      }),
-  );
-  const [a1, a2, a3] = agents as [TestAgent, TestAgent, TestAgent];
-  try {
-    for (const [i, host] of hosts.hosts.entries()) {
-      console.log(`  ${NAMES[i]}: ${host.address}, engine ${host.dockerHost}`);
+async function down(): Promise<void> {
+  const text = await readFile(STATE_FILE, 'utf8').catch(() => undefined);
+  if (!text) return;
+  const state = JSON.parse(text) as DemoState;
+  for (const agent of state.agents) {
+    try {
+      process.kill(agent.pid, 'SIGTERM');
+    } catch {
+      // already gone
     }
-    await Promise.all(agents.map((a) => a.start(30_000)));
-    const manager = `${hosts.hosts[0]!.address}:4377`;
-    await swarmts(a1, ['init', '--advertise-addr', hosts.hosts[0]!.address]);
-    const managerToken = (await swarmts(a1, ['join-token', '-q', 'manager'], true)).trim();
-    const workerToken = (await swarmts(a1, ['join-token', '-q', 'worker'], true)).trim();
-    await swarmts(a2, ['join', '--token', managerToken, manager]);
-    await swarmts(a3, ['join', '--token', workerToken, manager]);
-    await waitUntil(
-      async () => (await a1.nodes()).every((n) => n.Status.State === 'ready'),
-      20_000,
-    );
-    await swarmts(a2, ['node', 'ls']);
-    await swarmts(a1, [
-      'node',
-      'update',
-      '--label-add',
-      'zone=edge',
-      '--availability',
-      'drain',
-      'node3',
-    ]);
-    await swarmts(a1, [
-      'node',
-      'inspect',
-      '--format',
-      '{{.Spec.Availability}} {{json .Spec.Labels}}',
-      'node3',
-    ]);
+  }
+  await waitUntil(
+    () => state.agents.every((a) => !alive(a.pid)),
+    15_000,
+    'the demo agents to stop',
+  ).catch(() => {
+    for (const a of state.agents) if (alive(a.pid)) process.kill(a.pid, 'SIGKILL');
+  });
+  const hosts = await openTestHosts(state.runId).catch(() => undefined);
+  await hosts?.destroy();
+  await rm(STATE_FILE, { force: true });
+  console.log('Demo cluster removed.');
+}
 
-    console.log('\nCutting node3 off the network...');
-    const cutAt = Date.now();
-    await hosts.hosts[2]!.cut();
-    await waitUntil(async () => (await a1.node('node3')).Status.State === 'down', 20_000);
-    console.log(`node3 shown Down after ${((Date.now() - cutAt) / 1000).toFixed(1)} s`);
-    await swarmts(a1, ['node', 'ls']);
-    await hosts.hosts[2]!.restore();
-    await waitUntil(async () => (await a1.node('node3')).Status.State === 'ready', 20_000);
-    console.log('\nnode3 restored:');
-    await swarmts(a1, ['node', 'ls']);
-  } finally {
-    await Promise.all(agents.map((a) => a.stop().catch(() => {})));
-    await hosts.destroy();
-    console.log('\nTest hosts removed.');
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
-main().catch((error: unknown) => {
+async function up(): Promise<void> {
+  await down();
+  console.log('Creating three test hosts (network namespaces, each with its own dockerd)...');
+  const hosts = await createTestHosts({ count: 3, name: 'demo', persistent: true });
+  const state: DemoState = { runId: hosts.id, agents: [] };
+  for (const [i, host] of hosts.hosts.entries()) {
+    const name = NAMES[i]!;
+    const dir = `${host.dataDir}/swarmts`;
+    await mkdir(dir, { recursive: true });
+    const log = `${dir}/agent.log`;
+    const socket = `${dir}/swarmts.sock`;
+    // The agent outlives this script: its log goes to a file, not to a pipe we would close.
+    const child = host.spawn(
+      process.execPath,
+      [
+        '--max-semi-space-size=1',
+        '--v8-pool-size=1',
+        CLI,
+        'agent',
+        '--data-dir',
+        `${dir}/data`,
+        '--socket',
+        socket,
+        '--listen-addr',
+        `${host.address}:4377`,
+        '--hostname',
+        name,
+        '--docker-host',
+        host.dockerHost,
+      ],
+      { stdio: ['ignore', 'ignore', openSync(log, 'a')] },
+    );
+    child.unref();
+    state.agents.push({ name, pid: child.pid ?? 0, socket, address: host.address, log });
+    console.log(`  ${name}: ${host.address}, engine ${host.dockerHost}`);
+  }
+  await writeFile(STATE_FILE, JSON.stringify(state, null, 2));
+  await Promise.all(
+    state.agents.map((a) =>
+      waitUntil(async () => (await new ApiClient(a.socket).get('/_ping')) === 'OK', 30_000),
+    ),
+  );
+  const [a1, a2, a3] = state.agents as [
+    DemoState['agents'][0],
+    DemoState['agents'][0],
+    DemoState['agents'][0],
+  ];
+  const manager = `${a1.address}:4377`;
+  await swarmts(a1.socket, a1.name, ['init', '--advertise-addr', a1.address]);
+  const workerToken = (
+    await swarmts(a1.socket, a1.name, ['join-token', '-q', 'worker'], true)
+  ).trim();
+  await swarmts(a2.socket, a2.name, ['join', '--token', workerToken, manager]);
+  await swarmts(a3.socket, a3.name, ['join', '--token', workerToken, manager]);
+  const api = new ApiClient(a1.socket);
+  await waitUntil(async () => {
+    const nodes = await api.get<Node[]>('/nodes');
+    return nodes.length === 3 && nodes.every((n) => n.Status.State === 'ready');
+  }, 20_000);
+  await swarmts(a1.socket, a1.name, ['node', 'ls']);
+  await swarmts(a1.socket, a1.name, [
+    'service',
+    'create',
+    '--name',
+    'web',
+    '--replicas',
+    '3',
+    '--publish',
+    'published=8080,target=80,mode=host',
+    '--stop-grace-period',
+    '2s',
+    DEFAULT_TEST_IMAGE,
+    'sh',
+    '-c',
+    'mkdir -p /www && echo "hello from task $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www',
+  ]);
+  await swarmts(a1.socket, a1.name, ['service', 'ps', 'web']);
+  const running = await api.get<Task[]>('/tasks', {
+    filters: JSON.stringify({ service: ['web'], 'desired-state': ['running'] }),
+  });
+  const addresses = new Map(state.agents.map((a) => [a.name, a.address]));
+  const nodes = new Map(
+    (await api.get<Node[]>('/nodes')).map((n) => [n.ID, n.Description.Hostname]),
+  );
+  console.log('\nThe web service answers on port 8080 of every node that runs a replica:');
+  for (const task of running) {
+    const hostname = nodes.get(task.NodeID) ?? '';
+    const url = `http://${addresses.get(hostname)}:8080/`;
+    const body = await fetch(url, { signal: AbortSignal.timeout(3000) })
+      .then((r) => r.text())
+      .catch((error: unknown) => `(no answer: ${String(error)})`);
+    console.log(`  $ curl ${url}    # ${hostname}\n  ${body.trim()}`);
+  }
+  console.log(`
+The cluster keeps running. Try, for instance:
+  SWARMTS_HOST=${a1.socket} npx swarmts service scale web=6
+  SWARMTS_HOST=${a1.socket} npx swarmts service ps web
+  SWARMTS_HOST=${a1.socket} npx swarmts service logs web
+Agent logs: ${state.agents.map((a) => a.log).join(' ')}
+Remove it all with: bash scripts/demo.sh down`);
+}
+
+const command = process.argv[2] ?? 'up';
+(command === 'down' ? down() : up()).catch((error: unknown) => {
   console.error(`Error: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# The README's first command: install, build, make sure a Docker engine and the local image are
-# there, then run a local swarm on three test hosts (network namespaces with their own dockerd)
-# and drive it with the swarmts CLI. Needs root (namespaces, dockerd).
+# The README's first command. `bash scripts/demo.sh` installs and builds swarmts, makes sure a
+# Docker engine and the local image are there, then starts a local swarm on three test hosts
+# (network namespaces with their own dockerd) running a replicated web service, and leaves it
+# running. `bash scripts/demo.sh down` removes it. Needs root (namespaces, dockerd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-up}" = down ]; then
+  exec npx --no-install tsx scripts/demo-cluster.ts down
+fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci
@@ -15,8 +20,4 @@ bash scripts/ensure-docker.sh
 echo
 echo "\$ swarmts --version"
 npx --no-install swarmts --version
-echo
-echo "\$ swarmts version"
-npx --no-install swarmts version
-echo
-npx --no-install tsx scripts/demo-cluster.ts
+npx --no-install tsx scripts/demo-cluster.ts up

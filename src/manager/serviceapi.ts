@@ -48,7 +48,7 @@ export class ServiceApi {
   constructor(private readonly deps: ServiceApiDeps) {}
 
   async create(input: ServiceSpecInput): Promise<{ ID: string; Warnings?: string[] }> {
-    const spec = completeSpec(input);
+    const spec = completeSpec({ ...input, Name: input.Name || this.freeName() });
     await this.deps.consensus.readBarrier();
     const store = this.deps.store;
     if (store.getServiceByName(spec.Name)) {
@@ -188,6 +188,17 @@ export class ServiceApi {
     throw new SwarmtsError('not_found', `no such task: ${ref}`);
   }
 
+  /** Docker names a service the user did not name: adjective_noun, free in this cluster. */
+  private freeName(): string {
+    for (;;) {
+      const [a = 0, b = 0, c = 0] = this.deps.randomBytes(3);
+      const name = `${ADJECTIVES[a % ADJECTIVES.length]}_${NOUNS[b % NOUNS.length]}`;
+      if (!this.deps.store.getServiceByName(name)) return name;
+      const numbered = `${name}${c % 10}`;
+      if (!this.deps.store.getServiceByName(numbered)) return numbered;
+    }
+  }
+
   /** A service by ID, name, or unique ID prefix, as Docker resolves it. */
   find(ref: string): Service {
     const found = this.tryFind(ref);
@@ -228,6 +239,35 @@ export class ServiceApi {
     };
   }
 }
+
+const ADJECTIVES = [
+  'brave',
+  'calm',
+  'eager',
+  'fond',
+  'keen',
+  'lucid',
+  'quiet',
+  'sharp',
+  'swift',
+  'tidy',
+  'vivid',
+  'wise',
+];
+const NOUNS = [
+  'arch',
+  'bay',
+  'cove',
+  'dune',
+  'fjord',
+  'grove',
+  'harbor',
+  'isle',
+  'mesa',
+  'ridge',
+  'shoal',
+  'vale',
+];
 
 /** Swarm's defaults filled in, and what the schema cannot check checked. */
 export function completeSpec(input: ServiceSpecInput): ServiceSpec {
