@@ -209,6 +209,8 @@ export class ClusterNode {
       onLeadership: (leading) => this.setLocalFeed(leading),
     });
     this.manager = manager;
+    // Leadership may have come before `this.manager` was set: onLeadership found no manager.
+    if (manager.leading) this.setLocalFeed(true);
     this.log.info({ bootstrap }, 'manager started');
   }
 

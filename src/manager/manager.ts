@@ -250,6 +250,11 @@ export class Manager {
     this.health.heartbeat(nodeId, seq);
   }
 
+  /** Leads with a caught-up store: the leader's loops are running. */
+  get leading(): boolean {
+    return this.isReadyLeader();
+  }
+
   private isReadyLeader(): boolean {
     return this.consensus.isLeader() && this.leadership.readyTerm === this.driver.status().term;
   }

@@ -90,9 +90,11 @@ export class Orchestrator {
     switch (event.kind) {
       case 'service':
         this.dirtyServices.add(event.object.ID);
+        if (event.action === 'remove') this.forgetService(event.object.ID);
         break;
       case 'task':
         this.dirtyServices.add(event.object.ServiceID);
+        if (event.action === 'remove') this.forget(event.object.ID);
         break;
       case 'node':
       case 'restore':
@@ -102,6 +104,19 @@ export class Orchestrator {
         return;
     }
     this.kick();
+  }
+
+  /** What the memory holds about a task the store no longer has. */
+  private forget(taskId: string): void {
+    this.memory.endedAt.delete(taskId);
+    this.memory.runningSince.delete(taskId);
+  }
+
+  private forgetService(serviceId: string): void {
+    this.memory.lastBatchAt.delete(serviceId);
+    for (const key of this.memory.restarts.keys()) {
+      if (key.startsWith(`${serviceId}/`)) this.memory.restarts.delete(key);
+    }
   }
 
   private async runRound(): Promise<void> {
