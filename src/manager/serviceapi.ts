@@ -110,7 +110,11 @@ export class ServiceApi {
       stableJson(spec.TaskTemplate) !== stableJson(service.Spec.TaskTemplate) ||
       stableJson(ports) !== stableJson(service.Endpoint.Ports ?? []);
     let updateStatus: UpdateStatus | undefined = service.UpdateStatus;
-    if (tasksChange) {
+    const isJob = Boolean(spec.Mode.ReplicatedJob || spec.Mode.GlobalJob);
+    // A job whose tasks change runs again, as Docker re-runs it: a new iteration.
+    const jobIteration =
+      isJob && tasksChange ? (service.JobStatus?.JobIteration.Index ?? 0) + 1 : undefined;
+    if (tasksChange && !isJob) {
       updateStatus = rollback
         ? { State: 'rollback_started', StartedAt: at, Message: 'manually requested rollback' }
         : { State: 'updating', StartedAt: at, Message: 'update in progress' };
@@ -123,6 +127,7 @@ export class ServiceApi {
       previousSpec: service.Spec,
       ports,
       ...(updateStatus ? { updateStatus } : {}),
+      ...(jobIteration !== undefined ? { jobIteration } : {}),
       at,
     });
     return {};

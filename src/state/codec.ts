@@ -137,11 +137,13 @@ const commandSchema: z.ZodType<Command> = z.discriminatedUnion('type', [
     previousSpec: serviceSpec.optional(),
     ports: z.array(portConfig),
     updateStatus: updateStatusSchema.optional(),
+    jobIteration: index.optional(),
     at: timestamp,
   }),
   z.object({
     type: z.literal('service.setUpdateStatus'),
     id,
+    version: index,
     updateStatus: updateStatusSchema,
     at: timestamp,
   }),

@@ -75,10 +75,19 @@ export type Command =
       previousSpec?: ServiceSpec;
       ports: PortConfig[];
       updateStatus?: UpdateStatus;
+      /** Jobs: a changed job runs again as this iteration. */
+      jobIteration?: number;
       at: string;
     }
   /** The orchestrator's progress through a rolling update; no version check. */
-  | { type: 'service.setUpdateStatus'; id: string; updateStatus: UpdateStatus; at: string }
+  | {
+      type: 'service.setUpdateStatus';
+      id: string;
+      /** The version the orchestrator decided on: a user's update since then wins. */
+      version: number;
+      updateStatus: UpdateStatus;
+      at: string;
+    }
   /** Removes the service; every task of it is asked to go (DesiredState remove). */
   | { type: 'service.remove'; id: string; at: string }
   /** A batch of task changes from the orchestrators, the scheduler or the dispatcher. */

@@ -209,6 +209,7 @@ const taskShape = {
   DesiredState: taskState,
   Endpoint: z.object({ Ports: z.array(portConfig).optional() }).optional(),
   JobIteration: version.optional(),
+  CreatedIndex: z.number().int().nonnegative().optional(),
 };
 
 export type NewTask = Omit<Task, 'Version'>;

@@ -107,6 +107,7 @@ export class ServiceTables {
       previousSpec?: ServiceSpec;
       ports: PortConfig[];
       updateStatus?: UpdateStatus;
+      jobIteration?: number;
       at: string;
     },
     index: number,
@@ -132,22 +133,32 @@ export class ServiceTables {
       Endpoint: { Spec: command.spec.EndpointSpec ?? {}, Ports: command.ports },
       UpdateStatus: command.updateStatus,
     };
+    if (command.jobIteration !== undefined) {
+      service.JobStatus = {
+        JobIteration: { Index: command.jobIteration },
+        LastExecution: command.at,
+      };
+    }
     if (service.PreviousSpec === undefined) delete service.PreviousSpec;
     if (service.UpdateStatus === undefined) delete service.UpdateStatus;
     return { ok: true, object: this.writeService(previous, service, command.at, index, emit) };
   }
 
   setUpdateStatus(
-    id: string,
-    updateStatus: UpdateStatus,
-    at: string,
+    command: { id: string; version: number; updateStatus: UpdateStatus; at: string },
     index: number,
     emit: Emit,
   ): Outcome<Service> {
-    const previous = this.services.get(id);
-    if (!previous) return refuse('not_found', `service ${id} not found`);
-    const service = { ...previous, UpdateStatus: updateStatus };
-    return { ok: true, object: this.writeService(previous, service, at, index, emit) };
+    const previous = this.services.get(command.id);
+    if (!previous) return refuse('not_found', `service ${command.id} not found`);
+    if (previous.Version.Index !== command.version) {
+      return refuse(
+        'conflict',
+        `service ${previous.Spec.Name} changed since the update status was decided`,
+      );
+    }
+    const service = { ...previous, UpdateStatus: command.updateStatus };
+    return { ok: true, object: this.writeService(previous, service, command.at, index, emit) };
   }
 
   removeService(id: string, at: string, index: number, emit: Emit): Outcome<Service> {
@@ -177,7 +188,7 @@ export class ServiceTables {
   private applyTaskOp(op: TaskOp, at: string, index: number, emit: Emit): Task | undefined {
     if (op.op === 'create') {
       if (this.tasks.has(op.task.ID) || !this.services.has(op.task.ServiceID)) return undefined;
-      const task = deepFreeze({ ...op.task, Version: { Index: index } });
+      const task = deepFreeze({ ...op.task, CreatedIndex: index, Version: { Index: index } });
       this.putTask(task);
       emit({ kind: 'task', index, action: 'create', object: task });
       return task;

@@ -221,4 +221,6 @@ export interface Task extends ObjectMeta {
   /** Ports the task publishes (the service's allocated ports). */
   Endpoint?: { Ports?: PortConfig[] };
   JobIteration?: { Index: number };
+  /** swarmts: the Raft index that created the task, which orders a slot's history. */
+  CreatedIndex?: number;
 }

@@ -357,7 +357,7 @@ export class ClusterStore implements StateMachine {
         outcome = tables.updateService(command, index, emit);
         break;
       case 'service.setUpdateStatus':
-        outcome = tables.setUpdateStatus(command.id, command.updateStatus, command.at, index, emit);
+        outcome = tables.setUpdateStatus(command, index, emit);
         break;
       case 'service.remove':
         outcome = tables.removeService(command.id, command.at, index, emit);

@@ -20,6 +20,7 @@ import type {
 } from '../../state/index.js';
 import { taskStateRank } from '../../state/index.js';
 import type { Consensus } from '../consensus.js';
+import { allocatePorts } from '../ports.js';
 import { matchesConstraint, parseConstraint } from '../scheduler/constraints.js';
 import { schedule } from '../scheduler/index.js';
 import { newMemory, type OrchestratorMemory } from './plan.js';
@@ -106,6 +107,17 @@ export class Orchestrator {
     this.kick();
   }
 
+  /** A service write whose refusal (stale version, service gone) only means: look again. */
+  private settle(write: Promise<unknown>): Promise<void> {
+    return write.then(
+      () => {},
+      (error: unknown) => {
+        this.log.debug({ err: oneLineMessage(error) }, 'service write not applied');
+        this.everything = true;
+      },
+    );
+  }
+
   /** What the memory holds about a task the store no longer has. */
   private forget(taskId: string): void {
     this.memory.endedAt.delete(taskId);
@@ -121,7 +133,11 @@ export class Orchestrator {
 
   private async runRound(): Promise<void> {
     if (this.running || this.stopped) return;
-    if (!this.options.isLeader()) return;
+    if (!this.options.isLeader()) {
+      // A follower keeps no backlog: a new leader looks at everything anyway.
+      this.dirtyServices.clear();
+      return;
+    }
     this.running = true;
     try {
       await this.round();
@@ -166,30 +182,40 @@ export class Orchestrator {
       });
       ops.push(...out.ops);
       if (out.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? out.wakeAt, out.wakeAt);
+      // Each write gets its handler now: an await below may throw first (lost leadership)
+      // and must not leave these rejections unhandled.
       if (out.updateStatus) {
         serviceWrites.push(
-          this.options.consensus.propose({
-            type: 'service.setUpdateStatus',
-            id: service.ID,
-            updateStatus: out.updateStatus,
-            at,
-          }),
+          this.settle(
+            this.options.consensus.propose({
+              type: 'service.setUpdateStatus',
+              id: service.ID,
+              version: service.Version.Index,
+              updateStatus: out.updateStatus,
+              at,
+            }),
+          ),
         );
       }
-      if (out.rollback) serviceWrites.push(this.rollback(service, out.rollback.message, at));
+      if (out.rollback) {
+        serviceWrites.push(this.settle(this.rollback(service, out.rollback.message, at)));
+      }
     }
     if (everything || dirty.size > 0) {
       ops.push(...reap(store.allTasks(), (id) => store.getService(id) !== undefined, nodes));
     }
     ops.push(...this.placePending(ops, [...nodes.values()]));
-    for (let i = 0; i < ops.length; i += OPS_PER_COMMAND) {
-      await this.options.consensus.propose({
-        type: 'tasks.write',
-        ops: ops.slice(i, i + OPS_PER_COMMAND),
-        at,
-      });
+    try {
+      for (let i = 0; i < ops.length; i += OPS_PER_COMMAND) {
+        await this.options.consensus.propose({
+          type: 'tasks.write',
+          ops: ops.slice(i, i + OPS_PER_COMMAND),
+          at,
+        });
+      }
+    } finally {
+      await Promise.all(serviceWrites);
     }
-    await Promise.all(serviceWrites);
     if (wakeAt !== undefined) this.setWake(wakeAt);
   }
 
@@ -220,7 +246,9 @@ export class Orchestrator {
       id: a.taskId,
       nodeId: a.nodeId,
     }));
-    for (const u of result.unplaced) ops.push({ op: 'unplaced', id: u.taskId, reason: u.reason });
+    for (const u of result.unplaced) {
+      ops.push({ op: 'unplaced', id: u.taskId, reason: clip(u.reason) });
+    }
     return ops;
   }
 
@@ -229,6 +257,7 @@ export class Orchestrator {
       await this.options.consensus.propose({
         type: 'service.setUpdateStatus',
         id: service.ID,
+        version: service.Version.Index,
         updateStatus: {
           State: 'paused',
           StartedAt: service.UpdateStatus?.StartedAt,
@@ -239,13 +268,19 @@ export class Orchestrator {
       return;
     }
     this.log.info({ service: service.Spec.Name }, message);
+    const others = this.options.store.listServices().filter((s) => s.ID !== service.ID);
+    const ports = allocatePorts(
+      service.PreviousSpec.EndpointSpec?.Ports ?? [],
+      service.Endpoint.Ports ?? [],
+      others,
+    );
     await this.options.consensus.propose({
       type: 'service.update',
       id: service.ID,
       version: service.Version.Index,
       spec: service.PreviousSpec,
       previousSpec: service.Spec,
-      ports: service.Endpoint.Ports ?? [],
+      ports,
       updateStatus: { State: 'rollback_started', StartedAt: at, Message: message },
       at,
     });
@@ -268,6 +303,11 @@ export class Orchestrator {
     }, delay);
     this.wake = { at, cancel: handle.cancel };
   }
+}
+
+/** Texts in tasks are bounded (the store's schema refuses longer ones). */
+export function clip(text: string, max = 4000): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** Global services: does the node meet the service's placement constraints? */

@@ -66,6 +66,7 @@ function global(b: RoundBuilder, tasks: readonly Task[], job: boolean): FilledUn
   );
   const filled: FilledUnit[] = [];
   const iteration = job ? jobIteration(b) : undefined;
+  if (iteration !== undefined) stopOlderIterations(b, tasks, iteration);
   for (const node of nodes.values()) {
     const nodeTasks = (byNode.get(node.ID) ?? []).filter(
       (t) => iteration === undefined || (t.JobIteration?.Index ?? 0) === iteration,
@@ -91,6 +92,7 @@ function replicatedJob(b: RoundBuilder, tasks: readonly Task[]): FilledUnit[] {
   const total = job.TotalCompletions ?? maxConcurrent;
   const iteration = jobIteration(b);
   const current = tasks.filter((t) => (t.JobIteration?.Index ?? 0) === iteration);
+  stopOlderIterations(b, tasks, iteration);
   const bySlot = groupTasks(current, (t) => String(t.Slot));
   let running = current.filter(isLive).length;
   const mayCreate = () => {
@@ -104,6 +106,13 @@ function replicatedJob(b: RoundBuilder, tasks: readonly Task[]): FilledUnit[] {
     filled.push(fillUnit(b, unit, { wanted: true, mayCreate, jobIteration: iteration }));
   }
   return filled;
+}
+
+/** A job run again (its spec changed): tasks of the earlier run still going are stopped. */
+function stopOlderIterations(b: RoundBuilder, tasks: readonly Task[], iteration: number): void {
+  for (const task of tasks) {
+    if ((task.JobIteration?.Index ?? 0) !== iteration && isLive(task)) b.desire(task, 'shutdown');
+  }
 }
 
 function jobIteration(b: RoundBuilder): number {

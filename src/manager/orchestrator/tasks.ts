@@ -17,16 +17,15 @@ export function endedOnItsOwn(task: Task): boolean {
   return taskStateRank(task.DesiredState) <= RUNNING && isTerminal(task.Status.State);
 }
 
-/** The order tasks were made in (their creation index, then id for a stable tie-break). */
+/**
+ * The order tasks were made in: the Raft index of their creation (clocks of successive leaders
+ * may disagree; the log does not), then the id for tasks made by one entry. A task not yet
+ * committed (made in this round) is the newest.
+ */
 export function byAge(a: Task, b: Task): number {
-  const d = createdIndex(a) - createdIndex(b);
+  const d =
+    (a.CreatedIndex ?? Number.MAX_SAFE_INTEGER) - (b.CreatedIndex ?? Number.MAX_SAFE_INTEGER);
   return d !== 0 ? d : a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0;
-}
-
-function createdIndex(task: Task): number {
-  // Tasks are never re-created, and the first write is `create`; CreatedAt carries ms only,
-  // so the id breaks ties inside one batch.
-  return Date.parse(task.CreatedAt);
 }
 
 /** The spec a task runs differs from the service's current one (it needs an update). */

@@ -75,7 +75,9 @@ export function fillUnit(b: RoundBuilder, unit: Unit, options: FillOptions): Fil
     }
     if (options.mayCreate && !options.mayCreate()) return { unit, live, done: false };
     b.desire(latest, 'shutdown');
-    memory.restarts.set(historyKey, [...history.slice(-20), now]);
+    // Enough history for the policy's limit (and a little for the API to show).
+    const keep = Math.max(service.Spec.TaskTemplate.RestartPolicy?.MaxAttempts ?? 0, 20);
+    memory.restarts.set(historyKey, [...history.slice(-keep), now]);
   } else if (options.mayCreate && !options.mayCreate()) {
     return { unit, live, done: false };
   }

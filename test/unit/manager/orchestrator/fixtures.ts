@@ -83,6 +83,7 @@ export function task(
     NodeID: options.nodeId ?? 'n1',
     Status: { Timestamp: at, State: state, Message: state },
     DesiredState: options.desired ?? 'running',
+    CreatedIndex: counter,
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { creates, harness, node, service, shutdowns, task } from './fixtures.js';
+import { creates, harness, node, service, shutdowns, T0, task } from './fixtures.js';
 
 describe('replicated services', () => {
   it('creates one pending task per missing slot', () => {
@@ -105,6 +105,22 @@ describe('replicated services', () => {
     ]);
   });
 
+  it('orders a slot by the log, not by clocks: a skewed leader clock does not skip the restart delay', () => {
+    const svc = service({
+      Mode: { Replicated: { Replicas: 1 } },
+      TaskTemplate: {
+        ContainerSpec: { Image: 'busybox' },
+        RestartPolicy: { Delay: 2_000_000_000 },
+      },
+    });
+    const { run } = harness([node('n1')]);
+    // Made first, by a leader whose clock ran an hour ahead.
+    const older = { ...task(svc, 1, 'failed', { desired: 'shutdown' }), CreatedIndex: 1 };
+    const skewed = { ...older, CreatedAt: new Date(T0 + 3_600_000).toISOString() };
+    const latest = { ...task(svc, 1, 'failed', { id: 'latest' }), CreatedIndex: 2 };
+    expect(run(svc, [skewed, latest]).ops).toEqual([]);
+  });
+
   it('keeps the replacement when the lost node comes back: the old task stays shut down', () => {
     const svc = service({ Mode: { Replicated: { Replicas: 1 } } });
     const { run } = harness([node('n1'), node('n2')]);
@@ -166,6 +182,21 @@ describe('jobs', () => {
       task(svc, 3, 'complete'),
     ]);
     expect(done.ops).toEqual([]);
+  });
+
+  it('runs a job again in a new iteration, stopping what still runs of the last one', () => {
+    const svc = service(
+      { Mode: { ReplicatedJob: { MaxConcurrent: 1, TotalCompletions: 1 } } },
+      {
+        JobStatus: { JobIteration: { Index: 1 } },
+      },
+    );
+    const { run } = harness([node('n1')]);
+    const out = run(svc, [task(svc, 1, 'running', { id: 'old' })]);
+    expect(shutdowns(out.ops)).toEqual(['old']);
+    expect(out.ops.flatMap((op) => (op.op === 'create' ? [op.task.JobIteration] : []))).toEqual([
+      { Index: 1 },
+    ]);
   });
 
   it('runs a failed job task again (on-failure by default)', () => {
