@@ -127,8 +127,11 @@ export class ClusterNode {
   private async run(): Promise<void> {
     for (const m of this.managers) await this.remember(m);
     await this.executor?.start();
-    if (this.options.runtime)
-      await serveTaskLogs(this.options.host, this.options.runtime, this.log);
+    if (this.options.runtime) {
+      await serveTaskLogs(this.options.host, this.options.runtime, this.log, (peer) =>
+        this.candidateManagers().some((m) => m.id === peer),
+      );
+    }
     if (this.options.manager) {
       await this.startManager(this.options.bootstrap ?? false, this.options.forceNewCluster);
     }

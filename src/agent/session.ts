@@ -147,6 +147,8 @@ export class SessionClient {
       return 'failed';
     }
     this.channel = channel;
+    // A new session's changes mean nothing until its full set arrives.
+    this.assigned = undefined;
     let served = false;
     try {
       await channel.send(this.options.hello());

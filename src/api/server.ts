@@ -160,7 +160,18 @@ async function sendStream(
   res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
   try {
     for await (const chunk of stream(controller.signal)) {
-      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+      if (!res.write(chunk)) {
+        // The client may leave with the buffer full: 'close' ends the wait as 'drain' would.
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      }
       if (controller.signal.aborted) break;
     }
   } catch (error) {

@@ -19,6 +19,7 @@ import {
   type SessionHello,
   type SessionMessage,
   sessionHello,
+  taskStatusReport,
   taskStatusReports,
 } from './wire.js';
 
@@ -101,23 +102,31 @@ export class Dispatcher {
       this.sessions.get(id)?.abort('replaced by a new session');
       this.sessions.set(id, channel);
       this.refreshDescription(node, hello.data);
-      await this.send(channel, {
+      // The welcome and the full set are written in this same turn, before any change
+      // gathered for this node can be flushed (that happens on a later turn).
+      this.changes.delete(id);
+      const welcome = this.send(channel, {
         t: 'welcome',
         managers: managerAddresses(this.deps.store.listNodes()),
         node,
       });
-      // The full set first; changes follow as the store moves (onStoreEvent).
-      this.changes.delete(id);
-      await this.send(channel, {
+      const full = this.send(channel, {
         t: 'assignments',
         full: true,
         tasks: this.deps.store.tasksOfNode(id),
         removed: [],
       });
+      await Promise.all([welcome, full]);
       for await (const raw of channel.receive()) {
         const parsed = taskStatusReports.safeParse(raw);
         if (!parsed.success) throw new Error('bad status report');
-        this.deps.onStatus?.(id, parsed.data.reports);
+        const reports: StatusReport[] = [];
+        for (const report of parsed.data.reports) {
+          const checked = taskStatusReport.safeParse(report);
+          if (checked.success) reports.push(checked.data);
+          else this.log.debug({ peer: id }, 'dropped an invalid task status report');
+        }
+        this.deps.onStatus?.(id, reports);
       }
     } catch (error) {
       this.log.debug({ peer: id, err: oneLineMessage(error) }, 'session ended');

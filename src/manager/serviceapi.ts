@@ -195,13 +195,15 @@ export class ServiceApi {
 
   /** Docker names a service the user did not name: adjective_noun, free in this cluster. */
   private freeName(): string {
-    for (;;) {
+    for (let attempt = 0; attempt < 50; attempt++) {
       const [a = 0, b = 0, c = 0] = this.deps.randomBytes(3);
       const name = `${ADJECTIVES[a % ADJECTIVES.length]}_${NOUNS[b % NOUNS.length]}`;
       if (!this.deps.store.getServiceByName(name)) return name;
       const numbered = `${name}${c % 10}`;
       if (!this.deps.store.getServiceByName(numbered)) return numbered;
     }
+    // Crowded: an id-based name is free (ids are unique).
+    return `svc-${newObjectId(this.deps.randomBytes).slice(0, 12)}`;
   }
 
   /** A service by ID, name, or unique ID prefix, as Docker resolves it. */

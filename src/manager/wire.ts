@@ -92,11 +92,16 @@ export const sessionMessage = z.discriminatedUnion('t', [
 ]);
 export type SessionMessage = z.infer<typeof sessionMessage>;
 
-/** Agent → manager after the hello: what its tasks are doing. */
+/**
+ * Agent → manager after the hello: what its tasks are doing. The envelope is checked first,
+ * then each report on its own, so one bad report is dropped, not the session.
+ */
 export const taskStatusReports = z.object({
   t: z.literal('status'),
-  reports: z
-    .array(z.object({ taskId: z.string().min(1).max(128), status: taskStatus }))
-    .max(20_000),
+  reports: z.array(z.unknown()).max(20_000),
 });
-export type TaskStatusReports = z.infer<typeof taskStatusReports>;
+export const taskStatusReport = z.object({
+  taskId: z.string().min(1).max(128),
+  status: taskStatus,
+});
+export type TaskStatusReport = z.infer<typeof taskStatusReport>;

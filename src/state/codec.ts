@@ -174,12 +174,15 @@ export interface SnapshotContents {
 
 const snapshotSchema: z.ZodType<SnapshotContents> = z
   .object({
-    format: z.literal(SNAPSHOT_FORMAT),
+    // Format 1 (before services) reads as format 2 with none.
+    format: z
+      .union([z.literal(1), z.literal(SNAPSHOT_FORMAT)])
+      .transform((): typeof SNAPSHOT_FORMAT => SNAPSHOT_FORMAT),
     cluster: clusterSchema.nullable(),
     nodes: z.array(nodeSchema),
     removed: z.array(id),
-    services: z.array(serviceSchema),
-    tasks: z.array(taskSchema),
+    services: z.array(serviceSchema).default([]),
+    tasks: z.array(taskSchema).default([]),
   })
   .superRefine((snapshot, ctx) => {
     // Checks a Map would otherwise hide: one object per id, and no live node that was removed.

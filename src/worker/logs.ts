@@ -36,7 +36,12 @@ export async function* taskLogs(
 ): AsyncGenerator<TaskLogLine> {
   const sources: AsyncIterable<TaskLogLine>[] = [];
   for (const taskId of request.taskIds) {
-    const found = await runtime.listContainers({ labels: { [TASK_LABEL]: taskId }, signal });
+    // Stopped containers too: the logs of a task that failed are what one looks for.
+    const found = await runtime.listContainers({
+      labels: { [TASK_LABEL]: taskId },
+      all: true,
+      signal,
+    });
     for (const container of found) {
       sources.push(
         (async function* () {
@@ -60,11 +65,18 @@ export async function serveTaskLogs(
   host: Libp2p,
   runtime: ContainerRuntime,
   logger: Logger,
+  /** Only managers ask for logs (for the API); other nodes of the swarm may not read them. */
+  isAllowed: (peer: string) => boolean,
 ): Promise<void> {
   await host.handle(
     LOGS_PROTOCOL,
     (stream, connection) => {
       const channel = new Channel(stream, connection.remotePeer.toString(), SMALL_FRAME_BYTES);
+      if (!isAllowed(channel.remotePeer)) {
+        logger.warn({ peer: channel.remotePeer }, 'refused a logs request from a non-manager');
+        channel.abort('not a manager');
+        return;
+      }
       const controller = new AbortController();
       void (async () => {
         try {
@@ -103,14 +115,20 @@ export async function* merge<T>(
   signal: AbortSignal,
 ): AsyncGenerator<T> {
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
-  const pending = new Map<number, Promise<{ i: number; result: IteratorResult<T> }>>();
+  type Step = { i: number; result: IteratorResult<T> } | { i: number; failed: true };
+  const pending = new Map<number, Promise<Step>>();
   const pull = (i: number) => {
     const it = iterators[i];
-    if (it)
+    // A source that fails ends on its own; the others go on (and no rejection is left over).
+    if (it) {
       pending.set(
         i,
-        it.next().then((result) => ({ i, result })),
+        it.next().then(
+          (result) => ({ i, result }),
+          () => ({ i, failed: true as const }),
+        ),
       );
+    }
   };
   for (let i = 0; i < iterators.length; i++) pull(i);
   const aborted = new Promise<'aborted'>((resolve) => {
@@ -121,7 +139,7 @@ export async function* merge<T>(
     while (pending.size > 0) {
       const next = await Promise.race([...pending.values(), aborted]);
       if (next === 'aborted') return;
-      if (next.result.done) {
+      if ('failed' in next || next.result.done) {
         pending.delete(next.i);
         continue;
       }
@@ -129,6 +147,6 @@ export async function* merge<T>(
       pull(next.i);
     }
   } finally {
-    for (const it of iterators) void it.return?.();
+    for (const it of iterators) it.return?.()?.catch(() => {});
   }
 }

@@ -452,6 +452,9 @@ export class TaskRunner {
     }
     // An Err from before (the leader's "no suitable node" while pending) ends with the move.
     if (fields.Err === undefined && next.State !== current.State) delete next.Err;
+    // The leader refuses longer texts; an engine message can be anything (a long command).
+    if (next.Err !== undefined) next.Err = clip(next.Err);
+    next.Message = clip(next.Message);
     if (isDeepStrictEqual(next, current)) return false;
     next.Timestamp = this.ctx.now().toISOString();
     this.status = next;
@@ -459,4 +462,9 @@ export class TaskRunner {
     if (!this.gone) this.ctx.report({ taskId: this.taskId, status: next });
     return true;
   }
+}
+
+/** Texts in a task's status are bounded (the store's schema allows 4096 characters). */
+function clip(text: string, max = 4000): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -18,7 +18,12 @@ export function reap(
   const ops: TaskOp[] = [];
   const units = new Map<string, Task[]>();
   for (const task of tasks) {
-    if (task.DesiredState === 'remove' || !serviceExists(task.ServiceID)) {
+    const nodeGone = task.NodeID !== '' && !nodes.has(task.NodeID);
+    if (
+      task.DesiredState === 'remove' ||
+      !serviceExists(task.ServiceID) ||
+      (nodeGone && !isLive(task))
+    ) {
       if (finished(task, nodes)) ops.push({ op: 'remove', id: task.ID });
       continue;
     }

@@ -34,6 +34,13 @@ export function rollingUpdate(b: RoundBuilder, units: readonly FilledUnit[]): Up
     ...DEFAULTS,
     ...stripUndefined(rollingBack ? service.Spec.RollbackConfig : service.Spec.UpdateConfig),
   };
+  // start-first, wherever it stands (paused included): once a unit's new task runs, the old
+  // one goes, so no slot keeps two tasks running.
+  for (const filled of units) {
+    const clean = filled.live.filter((t) => !isDirty(t, service));
+    if (!clean.some((t) => t.Status.State === 'running')) continue;
+    for (const t of filled.live) if (isDirty(t, service)) b.desire(t, 'shutdown');
+  }
   if (status?.State === 'paused' || status?.State === 'rollback_paused') return {};
   const inProgress = status?.State === 'updating' || rollingBack;
 
@@ -77,13 +84,8 @@ export function rollingUpdate(b: RoundBuilder, units: readonly FilledUnit[]): Up
     const dirty = filled.live.filter((t) => isDirty(t, service));
     const settling = clean.some((t) => !settled(t, memory.runningSince, now, monitorMs, b));
     if (settling) inFlight++;
-    if (dirty.length === 0) continue;
-    if (clean.length > 0) {
-      // start-first: the new task is up; now the old one may go.
-      if (clean.some((t) => t.Status.State === 'running'))
-        for (const t of dirty) b.desire(t, 'shutdown');
-      continue;
-    }
+    // A unit with a new task already (start-first, the old one still up) is in hand.
+    if (dirty.length === 0 || clean.length > 0) continue;
     stale.push(filled);
   }
 

@@ -138,3 +138,13 @@ describe('tasks', () => {
     expect(store.taskCount()).toBe(0);
   });
 });
+
+describe('snapshots from before services', () => {
+  it('restores a format 1 snapshot as one with no services or tasks', async () => {
+    const { encode } = await import('../../../src/wire/codec.js');
+    const { store } = setup();
+    store.restore(encode({ format: 1, cluster: null, nodes: [], removed: [] }));
+    expect(store.listServices()).toEqual([]);
+    expect(store.taskCount()).toBe(0);
+  });
+});

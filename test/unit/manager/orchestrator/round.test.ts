@@ -246,6 +246,20 @@ describe('rolling updates', () => {
     expect(shutdowns(run(svc, [old, running, ...others]).ops)).toEqual(['o1']);
   });
 
+  it('a paused start-first update still stops the old task of a slot whose new one runs', () => {
+    const svc = {
+      ...updating({ Order: 'start-first' }),
+      UpdateStatus: { State: 'paused' as const, StartedAt: new Date(0).toISOString() },
+    };
+    const { run } = harness([node('n1')]);
+    const old = task(svc, 1, 'running', { spec: oldSpec, id: 'o1' });
+    const fresh = task(svc, 1, 'running');
+    const others = [2, 3].map((slot) => task(svc, slot, 'running', { spec: oldSpec }));
+    const out = run(svc, [old, fresh, ...others]);
+    expect(shutdowns(out.ops)).toEqual(['o1']);
+    expect(creates(out.ops)).toEqual([]);
+  });
+
   it('waits for the monitor window before the next batch and before completing', () => {
     const svc = updating();
     const { run, clock } = harness([node('n1')]);
