@@ -21,6 +21,8 @@ const hostOf = new Map<string, TestHost>();
 const agent = (name: string) => agents.get(name)!;
 const manager = () => agent('m0');
 const NAMES = ['m0', 'w1', 'w2', 'w3'];
+/** No engine has it, and its registry refuses at once (a name to resolve would hang on DNS). */
+const MISSING_IMAGE = '127.0.0.1:9/swarmts/missing:latest';
 /** Node id → hostname, filled once every node joined. */
 const hostnames = new Map<string, string>();
 
@@ -269,7 +271,7 @@ describe('services on three nodes', () => {
       ...s,
       TaskTemplate: {
         ...s.TaskTemplate,
-        ContainerSpec: { ...s.TaskTemplate.ContainerSpec, Image: 'swarmts/missing:latest' },
+        ContainerSpec: { ...s.TaskTemplate.ContainerSpec, Image: MISSING_IMAGE },
       },
     }));
     await waitUntil(
@@ -284,7 +286,7 @@ describe('services on three nodes', () => {
     );
     const rejected = (await tasks(id)).filter((t) => t.Status.State === 'rejected');
     expect(rejected.length).toBeGreaterThan(0);
-    expect(rejected[0]!.Status.Err).toBe('image not found: swarmts/missing:latest');
+    expect(rejected[0]!.Status.Err).toBe(`image not found: ${MISSING_IMAGE}`);
     const back = await converged(id, 3);
     expect(back.every((t) => t.Spec.ContainerSpec.Image === DEFAULT_TEST_IMAGE)).toBe(true);
     await remove(id);
@@ -337,6 +339,8 @@ describe('services on three nodes', () => {
         30_000,
         "w1's task running elsewhere",
       );
+      // Cut off from the managers, w1 keeps running what it ran.
+      expect((await containers(id)).filter((c) => c.host === 'w1')).toHaveLength(1);
     } finally {
       await w1.restore();
     }
