@@ -10,6 +10,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../src/api/client.js';
 import type { Cluster, Node } from '../src/state/types.js';
+import type { TestHost } from './test-hosts.js';
 
 const MAIN = resolve(import.meta.dirname, '../dist/cli/main.js');
 
@@ -178,4 +179,15 @@ export async function waitUntil(
 /** The nodes as one manager sees them, by hostname. */
 export async function nodesByName(agent: TestAgent): Promise<Map<string, Node>> {
   return new Map((await agent.nodes()).map((n) => [n.Description.Hostname, n]));
+}
+
+/** An agent on a test host: its data dir, its engine, listening on the host's address. */
+export function agentOnHost(host: TestHost, name: string): TestAgent {
+  return new TestAgent({
+    name,
+    dir: host.dataDir,
+    listen: `${host.address}:4377`,
+    dockerHost: host.dockerHost,
+    launcher: (command, args) => host.spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] }),
+  });
 }

@@ -9,7 +9,7 @@
  * its own address); the routing mesh, which makes every node answer, is a later issue.
  */
 import '../src/polyfill.js';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';

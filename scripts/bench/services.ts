@@ -17,7 +17,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { TestAgent, waitUntil } from '../../cluster/agents.js';
+import { agentOnHost, type TestAgent, waitUntil } from '../../cluster/agents.js';
 import { createTestHosts, DEFAULT_TEST_IMAGE, type TestHosts } from '../../cluster/test-hosts.js';
 import { createLogger } from '../../src/log.js';
 import { schedule } from '../../src/manager/scheduler/index.js';
@@ -86,17 +86,7 @@ async function rssMb(pid: number | undefined): Promise<number> {
 }
 
 async function clusterFigures(hosts: TestHosts) {
-  const agents = NAMES.map(
-    (name, i) =>
-      new TestAgent({
-        name,
-        dir: hosts.hosts[i]!.dataDir,
-        listen: `${hosts.hosts[i]!.address}:4377`,
-        dockerHost: hosts.hosts[i]!.dockerHost,
-        launcher: (command, args) =>
-          hosts.hosts[i]!.spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] }),
-      }),
-  );
+  const agents = NAMES.map((name, i) => agentOnHost(hosts.hosts[i]!, name));
   const [m0, w1] = agents as [TestAgent, TestAgent, TestAgent];
   await Promise.all(agents.map((a) => a.start(30_000)));
   try {

@@ -67,3 +67,28 @@ export function parseFormat(flag: string | undefined): OutputFormat {
     `invalid --format "${flag}": use json or a template such as '{{.ID}}'`,
   );
 }
+
+/**
+ * The rows of a list command (`ls`, `ps`): one JSON object or rendered template per line, or
+ * the command's table.
+ */
+export function formatRows<T>(
+  format: OutputFormat,
+  rows: readonly T[],
+  table: (rows: T[]) => string,
+): string {
+  if (format.kind === 'json') return rows.map((row) => `${JSON.stringify(row)}\n`).join('');
+  if (format.kind === 'template') {
+    return rows.map((row) => `${renderTemplate(format.template, row)}\n`).join('');
+  }
+  return `${table([...rows])}\n`;
+}
+
+/** The objects of an inspect command: docker prints a JSON array indented by four spaces. */
+export function formatInspect(format: OutputFormat, objects: readonly unknown[]): string {
+  if (format.kind === 'json') return `${JSON.stringify(objects)}\n`;
+  if (format.kind === 'template') {
+    return objects.map((o) => `${renderTemplate(format.template, o)}\n`).join('');
+  }
+  return `${JSON.stringify(objects, null, 4)}\n`;
+}

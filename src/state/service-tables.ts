@@ -8,9 +8,9 @@
  *   the node a task runs on may report its status;
  * - removing a service asks every task of it to go (DesiredState remove) in the same entry.
  */
-import type { CommandRefusal, TaskOp } from './commands.js';
+import type { Command, CommandRefusal, TaskOp } from './commands.js';
 import type { NewService } from './service-schema.js';
-import type { PortConfig, Service, ServiceSpec, Task, UpdateStatus } from './service-types.js';
+import type { PortConfig, Service, Task } from './service-types.js';
 import { taskStateRank } from './service-types.js';
 
 export type ServiceEvent =
@@ -100,16 +100,7 @@ export class ServiceTables {
   }
 
   updateService(
-    command: {
-      id: string;
-      version: number;
-      spec: ServiceSpec;
-      previousSpec?: ServiceSpec;
-      ports: PortConfig[];
-      updateStatus?: UpdateStatus;
-      jobIteration?: number;
-      at: string;
-    },
+    command: Extract<Command, { type: 'service.update' }>,
     index: number,
     emit: Emit,
   ): Outcome<Service> {
@@ -145,7 +136,7 @@ export class ServiceTables {
   }
 
   setUpdateStatus(
-    command: { id: string; version: number; updateStatus: UpdateStatus; at: string },
+    command: Extract<Command, { type: 'service.setUpdateStatus' }>,
     index: number,
     emit: Emit,
   ): Outcome<Service> {

@@ -6,7 +6,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodesByName, TestAgent, waitUntil } from '../../cluster/agents.js';
+import { agentOnHost, nodesByName, type TestAgent, waitUntil } from '../../cluster/agents.js';
 import { createTestHosts, type TestHost, type TestHosts } from '../../cluster/test-hosts.js';
 import type { ApiError } from '../../src/api/errors.js';
 import { formatJoinToken, parseJoinToken } from '../../src/p2p/tokens.js';
@@ -17,13 +17,7 @@ const agents = new Map<string, TestAgent>();
 const agent = (name: string) => agents.get(name)!;
 
 function agentOn(host: TestHost, name: string): TestAgent {
-  const a = new TestAgent({
-    name,
-    dir: host.dataDir,
-    listen: `${host.address}:4377`,
-    dockerHost: host.dockerHost,
-    launcher: (command, args) => host.spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] }),
-  });
+  const a = agentOnHost(host, name);
   agents.set(name, a);
   return a;
 }

@@ -6,7 +6,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestAgent, waitUntil } from '../../cluster/agents.js';
+import { agentOnHost, type TestAgent, waitUntil } from '../../cluster/agents.js';
 import {
   createTestHosts,
   DEFAULT_TEST_IMAGE,
@@ -27,13 +27,7 @@ const MISSING_IMAGE = '127.0.0.1:9/swarmts/missing:latest';
 const hostnames = new Map<string, string>();
 
 function agentOn(host: TestHost, name: string): TestAgent {
-  const a = new TestAgent({
-    name,
-    dir: host.dataDir,
-    listen: `${host.address}:4377`,
-    dockerHost: host.dockerHost,
-    launcher: (command, args) => host.spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] }),
-  });
+  const a = agentOnHost(host, name);
   agents.set(name, a);
   hostOf.set(name, host);
   return a;

@@ -16,7 +16,7 @@ import {
   oneOf,
   selfNodeId,
 } from '../api.js';
-import { parseFormat, renderTable, renderTemplate } from '../format.js';
+import { formatInspect, formatRows, parseFormat, renderTable } from '../format.js';
 import type { CliIo } from '../io.js';
 
 const AVAILABILITIES: readonly NodeAvailability[] = ['active', 'pause', 'drain'];
@@ -62,13 +62,7 @@ export function nodeCommand(program: Command, deps: ApiCommandDeps): void {
         }
         const self = selfNodeId(await client.get<AgentInfo>('/info'));
         const rows = nodes.map((n) => nodeRow(n, self));
-        if (format.kind === 'json') {
-          for (const row of rows) deps.io.stdout(`${JSON.stringify(row)}\n`);
-        } else if (format.kind === 'template') {
-          for (const row of rows) deps.io.stdout(`${renderTemplate(format.template, row)}\n`);
-        } else {
-          deps.io.stdout(`${nodeTable(rows)}\n`);
-        }
+        deps.io.stdout(formatRows(format, rows, nodeTable));
       },
     );
 
@@ -96,13 +90,8 @@ export function nodeCommand(program: Command, deps: ApiCommandDeps): void {
         }
         if (flags.pretty) {
           deps.io.stdout(found.map((n) => `${prettyNode(n)}\n`).join('\n'));
-        } else if (format.kind === 'json') {
-          deps.io.stdout(`${JSON.stringify(found)}\n`);
-        } else if (format.kind === 'template') {
-          for (const n of found) deps.io.stdout(`${renderTemplate(format.template, n)}\n`);
         } else {
-          // docker's inspect output: an array indented with four spaces.
-          deps.io.stdout(`${JSON.stringify(found, null, 4)}\n`);
+          deps.io.stdout(formatInspect(format, found));
         }
         failIfAny(deps.io, errors);
       },

@@ -10,7 +10,7 @@ import { InvalidArgumentError, oneLineMessage } from '../../errors.js';
 import type { Service, ServiceSpec, Task } from '../../state/service-types.js';
 import type { Node } from '../../state/types.js';
 import { type AgentInfo, type ApiCommandDeps, apiClient, collect, selfNodeId } from '../api.js';
-import { parseFormat, renderTemplate } from '../format.js';
+import { formatInspect, formatRows, parseFormat } from '../format.js';
 import type { CliIo } from '../io.js';
 import {
   applyOptions,
@@ -242,13 +242,7 @@ export function serviceCommand(program: Command, deps: ServiceCommandDeps): void
       return;
     }
     const rows = services.map(serviceRow);
-    if (format.kind === 'json') {
-      for (const row of rows) deps.io.stdout(`${JSON.stringify(row)}\n`);
-    } else if (format.kind === 'template') {
-      for (const row of rows) deps.io.stdout(`${renderTemplate(format.template, row)}\n`);
-    } else {
-      deps.io.stdout(`${serviceTable(rows)}\n`);
-    }
+    deps.io.stdout(formatRows(format, rows, serviceTable));
   });
 
   const ps = service
@@ -302,12 +296,8 @@ export function serviceCommand(program: Command, deps: ServiceCommandDeps): void
         });
         if (flags.quiet) {
           for (const row of rows) deps.io.stdout(`${row.ID}\n`);
-        } else if (format.kind === 'json') {
-          for (const row of rows) deps.io.stdout(`${JSON.stringify(row)}\n`);
-        } else if (format.kind === 'template') {
-          for (const row of rows) deps.io.stdout(`${renderTemplate(format.template, row)}\n`);
         } else {
-          deps.io.stdout(`${taskTable(rows)}\n`);
+          deps.io.stdout(formatRows(format, rows, taskTable));
         }
       }
       failIfAny(deps.io, errors);
@@ -338,13 +328,8 @@ export function serviceCommand(program: Command, deps: ServiceCommandDeps): void
     if (flags.pretty) {
       const at = now();
       deps.io.stdout(found.map((s) => `${prettyService(s, at)}\n`).join('\n'));
-    } else if (format.kind === 'json') {
-      deps.io.stdout(`${JSON.stringify(found)}\n`);
-    } else if (format.kind === 'template') {
-      for (const s of found) deps.io.stdout(`${renderTemplate(format.template, s)}\n`);
     } else {
-      // docker's inspect output: an array indented with four spaces.
-      deps.io.stdout(`${JSON.stringify(found, null, 4)}\n`);
+      deps.io.stdout(formatInspect(format, found));
     }
     failIfAny(deps.io, errors);
   });

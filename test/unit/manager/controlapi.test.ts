@@ -3,36 +3,24 @@
  * proposal at the next index (named so: it is not consensus, it only orders commands).
  */
 import { describe, expect, it } from 'vitest';
-import type { Consensus } from '../../../src/manager/consensus.js';
 import { ControlApi } from '../../../src/manager/controlapi.js';
 import { formatJoinToken, parseJoinToken } from '../../../src/p2p/tokens.js';
 import type { ConfState, Status } from '../../../src/raft/types.js';
-import { type Command, encodeCommand, type NodeRole } from '../../../src/state/index.js';
+import type { NodeRole } from '../../../src/state/index.js';
+import { orderedConsensus } from '../../support/ordered-consensus.js';
 import { newCluster, newNode, setup } from '../state/fixtures.js';
 
 async function world(managers: string[], workers: string[], conf: Partial<ConfState> = {}) {
   const { store } = setup();
-  let index = 0;
   const membership: ConfState = {
     voters: conf.voters ?? managers,
     learners: conf.learners ?? [],
     removed: conf.removed ?? [],
   };
-  const applyInOrder: Consensus = {
+  const applyInOrder = orderedConsensus(store, {
     id: managers[0] ?? 'm1',
-    async propose<T>(command: Command): Promise<T> {
-      // Like Raft, the command applies later than it is proposed.
-      await new Promise((resolve) => setImmediate(resolve));
-      const result = store.apply(encodeCommand(command), { index: ++index, term: 1 });
-      if (!result.ok) throw Object.assign(new Error(result.message), { code: result.code });
-      return result.object as T;
-    },
-    async changeMembership() {},
-    transferLeadership() {},
-    async readBarrier() {},
-    isLeader: () => true,
     status: () => ({ conf: membership, leader: managers[0] ?? null }) as unknown as Status,
-  };
+  });
   const bytes = (n: number) => new Uint8Array(n).fill(3);
   const networkKey = new Uint8Array(32).fill(1);
   const token = (fill: number) =>

@@ -4,29 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseBody } from '../../../src/api/schemas.js';
-import type { Consensus } from '../../../src/manager/consensus.js';
 import { allocatePorts } from '../../../src/manager/ports.js';
 import { completeSpec, ServiceApi } from '../../../src/manager/serviceapi.js';
-import type { Status } from '../../../src/raft/types.js';
-import { type Command, encodeCommand, serviceSpecInput } from '../../../src/state/index.js';
+import { serviceSpecInput } from '../../../src/state/index.js';
+import { orderedConsensus } from '../../support/ordered-consensus.js';
 import { setup } from '../state/fixtures.js';
 
 function world() {
   const { store } = setup();
-  let index = 0;
-  const applyInOrder: Consensus = {
-    id: 'm1',
-    async propose<T>(command: Command): Promise<T> {
-      const result = store.apply(encodeCommand(command), { index: ++index, term: 1 });
-      if (!result.ok) throw Object.assign(new Error(result.message), { code: result.code });
-      return result.object as T;
-    },
-    async changeMembership() {},
-    transferLeadership() {},
-    async readBarrier() {},
-    isLeader: () => true,
-    status: () => ({}) as Status,
-  };
+  const applyInOrder = orderedConsensus(store);
   let seed = 0;
   const api = new ServiceApi({
     store,
