@@ -321,29 +321,31 @@ describe('services on three nodes', () => {
 
   it('runs the tasks of a cut-off node elsewhere, and after the cut heals no slot runs twice', async () => {
     const id = await create(spec('survivor'));
-    await converged(id, 3);
-    const w1 = hostOf.get('w1')!;
-    await w1.cut();
+    const before = await converged(id, 3);
+    // A worker that runs one of the tasks (the manager must stay reachable).
+    const victim = before.map((t) => hostnames.get(t.NodeID)!).find((name) => name !== 'm0')!;
+    const cutHost = hostOf.get(victim)!;
+    await cutHost.cut();
     try {
       await waitUntil(
         async () => {
           const list = await running(id);
-          return list.length === 3 && list.every((t) => hostnames.get(t.NodeID) !== 'w1');
+          return list.length === 3 && list.every((t) => hostnames.get(t.NodeID) !== victim);
         },
         30_000,
-        "w1's task running elsewhere",
+        "the cut node's task running elsewhere",
       );
       // Cut off from the managers, w1 keeps running what it ran.
-      expect((await containers(id)).filter((c) => c.host === 'w1')).toHaveLength(1);
+      expect((await containers(id)).filter((c) => c.host === victim)).toHaveLength(1);
     } finally {
-      await w1.restore();
+      await cutHost.restore();
     }
     await waitUntil(
-      async () => (await manager().node('w1')).Status.State === 'ready',
+      async () => (await manager().node(victim)).Status.State === 'ready',
       30_000,
-      'w1 ready again',
+      'the cut node ready again',
     );
-    // The stale task on w1 is stopped: three containers in all, one per slot.
+    // The stale task on the cut node is stopped: three containers in all, one per slot.
     const final = await converged(id, 3);
     expect(new Set(final.map((t) => t.Slot)).size).toBe(3);
     await remove(id);
