@@ -5,8 +5,7 @@
  * service ps — and a request to every node. The cluster stays up; `down` removes it. Running
  * `up` again first removes the previous demo, so it can be repeated.
  *
- * The web service publishes port 8080 in host mode (each node that runs a replica answers on
- * its own address); the routing mesh, which makes every node answer, is a later issue.
+ * The web service publishes port 8080 through the routing mesh: every node answers on it.
  */
 import '../src/polyfill.js';
 import { execFile } from 'node:child_process';
@@ -16,7 +15,7 @@ import { resolve } from 'node:path';
 import { waitUntil } from '../cluster/agents.js';
 import { createTestHosts, DEFAULT_TEST_IMAGE, openTestHosts } from '../cluster/test-hosts.js';
 import { ApiClient } from '../src/api/client.js';
-import type { Node, Task } from '../src/state/index.js';
+import type { Node } from '../src/state/index.js';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
 const STATE_FILE = '/run/swarmts-demo.json';
@@ -140,7 +139,7 @@ async function up(): Promise<void> {
     '--replicas',
     '3',
     '--publish',
-    'published=8080,target=80,mode=host',
+    '8080:80',
     '--stop-grace-period',
     '2s',
     DEFAULT_TEST_IMAGE,
@@ -149,21 +148,19 @@ async function up(): Promise<void> {
     'mkdir -p /www && echo "hello from task $(hostname)" > /www/index.html && exec httpd -f -p 80 -h /www',
   ]);
   await swarmts(a1.socket, a1.name, ['service', 'ps', 'web']);
-  const running = await api.get<Task[]>('/tasks', {
-    filters: JSON.stringify({ service: ['web'], 'desired-state': ['running'] }),
-  });
-  const addresses = new Map(state.agents.map((a) => [a.name, a.address]));
-  const nodes = new Map(
-    (await api.get<Node[]>('/nodes')).map((n) => [n.ID, n.Description.Hostname]),
-  );
-  console.log('\nThe web service answers on port 8080 of every node that runs a replica:');
-  for (const task of running) {
-    const hostname = nodes.get(task.NodeID) ?? '';
-    const url = `http://${addresses.get(hostname)}:8080/`;
-    const body = await fetch(url, { signal: AbortSignal.timeout(3000) })
-      .then((r) => r.text())
-      .catch((error: unknown) => `(no answer: ${String(error)})`);
-    console.log(`  $ curl ${url}    # ${hostname}\n  ${body.trim()}`);
+  console.log('\nThe routing mesh answers on port 8080 of every node, wherever the replicas run:');
+  for (const agent of state.agents) {
+    const url = `http://${agent.address}:8080/`;
+    // The mesh learns of the replicas a moment after they run: a few tries at most.
+    let body = '';
+    for (let attempt = 0; attempt < 20; attempt++) {
+      body = await fetch(url, { signal: AbortSignal.timeout(3000) })
+        .then((r) => r.text())
+        .catch((error: unknown) => `(no answer: ${String(error)})`);
+      if (!body.startsWith('(no answer')) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    console.log(`  $ curl ${url}    # ${agent.name}\n  ${body.trim()}`);
   }
   console.log(`
 The cluster keeps running. Try, for instance:

@@ -41,6 +41,7 @@ import {
 import { ClusterNode, p2pAddrs } from './cluster-node.js';
 import { describeNode } from './description.js';
 import { runOnLeader, serveForwardedRequests } from './forwarding.js';
+import { renderMetrics } from './metrics.js';
 import { type LogOptions, serviceLogs } from './service-logs.js';
 import {
   LEAVING_FILE,
@@ -273,6 +274,10 @@ export class Agent implements AgentControl {
       }
       await this.wipe('left the swarm');
     });
+  }
+
+  metrics(): string {
+    return renderMetrics(this.node?.mesh.counters() ?? {});
   }
 
   serviceLogs(ref: string, options: LogOptions): (signal: AbortSignal) => AsyncIterable<string> {

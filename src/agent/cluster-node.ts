@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { oneLineMessage } from '../errors.js';
+import { IngressMesh, type MeshTable } from '../ingress/index.js';
 import type { Logger } from '../log.js';
+import { meshTable } from '../manager/endpoints.js';
 import { managerAddresses } from '../manager/join.js';
 import type { Manager } from '../manager/manager.js';
 import type { ManagerAddress, SessionHello, SessionNode } from '../manager/wire.js';
@@ -62,6 +64,9 @@ export class ClusterNode {
   private stopped = false;
   private readonly log: Logger;
   private executor: Executor | undefined;
+  /** The routing mesh: every published port of the swarm, on this node's address. */
+  readonly mesh: IngressMesh;
+  private nextMesh: MeshTable | undefined;
   /** While this node leads, its own assignments come from its store, not a session. */
   private localFeed: { unwatch: () => void; scheduled: boolean } | undefined;
 
@@ -97,6 +102,17 @@ export class ClusterNode {
         if (!this.localFeed) this.executor?.setAssignments(tasks);
       },
       onSession: () => this.report(this.executor?.statuses() ?? []),
+      onMesh: (table) => {
+        if (!this.localFeed) this.applyMesh(table);
+      },
+      logger: this.log,
+    });
+    this.mesh = new IngressMesh({
+      listenAddress: options.state.advertiseAddr,
+      selfNodeId: options.nodeId,
+      // Long enough for one SYN retransmit (1 s): a busy backend is slow, not gone; a node
+      // that is gone leaves the table once the detector calls it Down.
+      connectTimeoutMs: 2500,
       logger: this.log,
     });
     if (options.runtime) {
@@ -105,6 +121,7 @@ export class ClusterNode {
         nodeId: options.nodeId,
         report: (reports) => this.report(reports),
         now: () => new Date(),
+        drainMs: 500,
         logger: this.log,
       });
     }
@@ -159,6 +176,7 @@ export class ClusterNode {
       await this.manager?.stop();
       // Containers keep running: a restarted agent adopts them.
       await this.executor?.stop();
+      await this.mesh.close();
     } finally {
       await this.options.host.stop();
     }
@@ -241,6 +259,26 @@ export class ClusterNode {
     });
   }
 
+  /** Applies a mesh table; the mesh never throws for a port, but an update must not either. */
+  private applyMesh(table: MeshTable): void {
+    if (this.stopped) return;
+    // One update at a time, and only the newest table matters.
+    const idle = this.nextMesh === undefined;
+    this.nextMesh = table;
+    if (!idle) return;
+    void (async () => {
+      while (this.nextMesh && !this.stopped) {
+        const next = this.nextMesh;
+        try {
+          await this.mesh.update(next);
+        } catch (error) {
+          this.log.warn({ err: oneLineMessage(error) }, 'mesh update failed');
+        }
+        if (this.nextMesh === next) this.nextMesh = undefined;
+      }
+    })();
+  }
+
   /** Task status goes to the leader: straight into its batcher when that is this node. */
   private report(reports: TaskStatusReport[]): void {
     if (reports.length === 0) return;
@@ -262,7 +300,15 @@ export class ClusterNode {
     const manager = this.manager;
     if (!manager || this.localFeed || !this.executor) return;
     const self = this.options.nodeId;
-    const feed = { unwatch: () => {}, scheduled: false };
+    const feed = { unwatch: () => {}, scheduled: false, meshScheduled: false };
+    const pushMesh = () => {
+      if (feed.meshScheduled) return;
+      feed.meshScheduled = true;
+      setImmediate(() => {
+        feed.meshScheduled = false;
+        if (this.localFeed === feed) this.applyMesh(meshTable(manager.store));
+      });
+    };
     const push = () => {
       if (feed.scheduled) return;
       feed.scheduled = true;
@@ -277,6 +323,7 @@ export class ClusterNode {
       });
     };
     feed.unwatch = manager.store.watch((event) => {
+      if (event.kind !== 'cluster') pushMesh();
       if (event.kind === 'restore') push();
       else if (event.kind === 'task') {
         const previous = event.action === 'update' ? event.previous.NodeID : '';
@@ -285,6 +332,7 @@ export class ClusterNode {
     });
     this.localFeed = feed;
     push();
+    pushMesh();
     this.report(this.executor.statuses());
   }
 

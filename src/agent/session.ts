@@ -9,6 +9,7 @@ import type { PeerId } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { oneLineMessage } from '../errors.js';
+import type { MeshTable } from '../ingress/index.js';
 import type { Logger } from '../log.js';
 import type { StatusReport } from '../manager/status-batcher.js';
 import {
@@ -32,6 +33,8 @@ export interface SessionClientOptions {
   onRemoved: () => void;
   /** The node's tasks, complete, each time they change (only after the first full set). */
   onAssignments?: (tasks: Task[]) => void;
+  /** The routing mesh's table, whenever the leader sends one. */
+  onMesh?: (table: MeshTable) => void;
   /** A session started: a good moment to report every task's status again. */
   onSession?: () => void;
   /** This node leads: it has no one to hold a session with (its store tells it). */
@@ -168,6 +171,9 @@ export class SessionClient {
             this.options.onManagers(message.managers);
             this.options.onNode(message.node);
             this.options.onSession?.();
+            break;
+          case 'mesh':
+            this.options.onMesh?.(message.table);
             break;
           case 'assignments':
             this.onAssignments(message as { full: boolean; tasks: Task[]; removed: string[] });

@@ -31,6 +31,8 @@ export interface AgentControl {
   leave(force: boolean): Promise<void>;
   /** The manager's cluster operations; throws 503 on a worker or outside a swarm. */
   controlApi(): ControlApi;
+  /** This agent's metrics in Prometheus' text format (the routing mesh's counters). */
+  metrics(): string;
   /** The log lines of a service's tasks, from every node that runs them. */
   serviceLogs(ref: string, options: LogOptions): (signal: AbortSignal) => AsyncIterable<string>;
 }
@@ -44,6 +46,11 @@ export function controlRoutes(agent: AgentControl): Route[] {
     { method: 'HEAD', pattern: '/_ping', handler: () => ({ status: 200 }) },
     { method: 'GET', pattern: '/version', handler: () => ok(agent.version()) },
     { method: 'GET', pattern: '/info', handler: async () => ok(await agent.info()) },
+    {
+      method: 'GET',
+      pattern: '/metrics',
+      handler: () => ({ status: 200, body: agent.metrics(), text: true }),
+    },
     {
       method: 'GET',
       pattern: '/swarm',

@@ -7,11 +7,13 @@
  */
 import type { Libp2p } from '@libp2p/interface';
 import { oneLineMessage } from '../errors.js';
+import type { MeshTable } from '../ingress/index.js';
 import type { Logger } from '../log.js';
 import { Channel, firstValue, SMALL_FRAME_BYTES } from '../p2p/channel.js';
 import { DISPATCHER_PROTOCOL } from '../p2p/protocols.js';
 import type { ClusterStore, Node, StoreEvent, Task } from '../state/index.js';
 import type { Consensus } from './consensus.js';
+import { meshTable } from './endpoints.js';
 import { checkAddresses, managerAddresses } from './join.js';
 import type { StatusReport } from './status-batcher.js';
 import {
@@ -28,7 +30,8 @@ type Outbound =
   | Exclude<SessionMessage, { t: 'welcome' } | { t: 'node' } | { t: 'assignments' }>
   | { t: 'welcome'; managers: ManagerAddress[]; node: Node }
   | { t: 'node'; node: Node }
-  | { t: 'assignments'; full: boolean; tasks: Task[]; removed: string[] };
+  | { t: 'assignments'; full: boolean; tasks: Task[]; removed: string[] }
+  | { t: 'mesh'; table: MeshTable };
 
 export interface DispatcherDeps {
   host: Libp2p;
@@ -50,6 +53,9 @@ export class Dispatcher {
   private readonly sessions = new Map<string, Channel>();
   private readonly changes = new Map<string, PendingChanges>();
   private flushScheduled = false;
+  /** The mesh table as last sent (JSON), and whether a recompute is queued. */
+  private lastMesh = '';
+  private meshScheduled = false;
   private unwatch: (() => void) | undefined;
   private lastManagers = '';
   private readonly log: Logger;
@@ -116,7 +122,8 @@ export class Dispatcher {
         tasks: this.deps.store.tasksOfNode(id),
         removed: [],
       });
-      await Promise.all([welcome, full]);
+      const mesh = this.send(channel, { t: 'mesh', table: meshTable(this.deps.store) });
+      await Promise.all([welcome, full, mesh]);
       for await (const raw of channel.receive()) {
         const parsed = taskStatusReports.safeParse(raw);
         if (!parsed.success) throw new Error('bad status report');
@@ -158,6 +165,7 @@ export class Dispatcher {
   }
 
   private onStoreEvent(event: StoreEvent): void {
+    if (event.kind !== 'cluster') this.meshSoon();
     if (event.kind === 'task') {
       this.noteTask(event.object, event.action === 'remove');
       if (event.action === 'update' && event.previous.NodeID !== event.object.NodeID) {
@@ -197,6 +205,20 @@ export class Dispatcher {
           void this.send(channel, { t: 'managers', managers });
       }
     }
+  }
+
+  /** Recomputes the mesh table once per turn; every session gets it when it changed. */
+  private meshSoon(): void {
+    if (this.meshScheduled || this.sessions.size === 0) return;
+    this.meshScheduled = true;
+    setImmediate(() => {
+      this.meshScheduled = false;
+      const table = meshTable(this.deps.store);
+      const json = JSON.stringify(table);
+      if (json === this.lastMesh) return;
+      this.lastMesh = json;
+      for (const channel of this.sessions.values()) void this.send(channel, { t: 'mesh', table });
+    });
   }
 
   /** Queues a task change for its node's session (if it has one); sent once per turn. */

@@ -64,6 +64,7 @@ export function allocatePorts(
       TargetPort: port.TargetPort,
       PublishedPort: published,
       PublishMode: mode,
+      ...(port.ProxyProtocol ? { ProxyProtocol: port.ProxyProtocol } : {}),
     });
   }
   return result;

@@ -16,6 +16,7 @@ import {
   type UpdateStatus,
 } from '../state/index.js';
 import type { Consensus } from './consensus.js';
+import { meshTable } from './endpoints.js';
 import { isLive, stableJson } from './orchestrator/tasks.js';
 import { allocatePorts } from './ports.js';
 import { parseConstraint } from './scheduler/constraints.js';
@@ -150,8 +151,17 @@ export class ServiceApi {
       .map((s) => (withStatus ? this.withStatus(s) : s));
   }
 
+  /** With ServiceStatus and, for published ports, the mesh's backends (Endpoint.Backends). */
   inspect(ref: string): Service {
-    return this.withStatus(this.find(ref));
+    const service = this.withStatus(this.find(ref));
+    const mesh = meshTable(this.deps.store).find((s) => s.serviceId === service.ID);
+    if (!mesh) return service;
+    const Backends = mesh.ports.map((port) => ({
+      PublishedPort: port.published,
+      Protocol: port.protocol,
+      Tasks: port.backends.map((b) => ({ TaskID: b.taskId, Addr: `${b.addr}:${b.hostPort}` })),
+    }));
+    return { ...service, Endpoint: { ...service.Endpoint, Backends } };
   }
 
   listTasks(filters: TaskFilters): Task[] {

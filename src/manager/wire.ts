@@ -75,6 +75,35 @@ export const sessionNode = z.looseObject({
 });
 export type SessionNode = z.infer<typeof sessionNode>;
 
+/** The routing mesh's table (src/manager/endpoints.ts builds it, src/ingress follows it). */
+export const meshTableSchema = z
+  .array(
+    z.object({
+      serviceId: z.string().max(128),
+      name: z.string().max(256),
+      ports: z
+        .array(
+          z.object({
+            protocol: z.enum(['tcp', 'udp']),
+            published: z.number().int().min(1).max(65535),
+            proxyProtocol: z.boolean(),
+            backends: z
+              .array(
+                z.object({
+                  taskId: z.string().max(128),
+                  nodeId: z.string().max(128),
+                  addr: z.string().max(64),
+                  hostPort: z.number().int().min(1).max(65535),
+                }),
+              )
+              .max(100_000),
+          }),
+        )
+        .max(256),
+    }),
+  )
+  .max(10_000);
+
 /** Manager → agent. `node` is the agent's own Node object as the store holds it. */
 export const sessionMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('redirect'), leader: managerAddress.nullable() }),
@@ -89,6 +118,7 @@ export const sessionMessage = z.discriminatedUnion('t', [
     tasks: z.array(taskSchema).max(20_000),
     removed: z.array(z.string().max(128)).max(20_000),
   }),
+  z.object({ t: z.literal('mesh'), table: meshTableSchema }),
 ]);
 export type SessionMessage = z.infer<typeof sessionMessage>;
 

@@ -115,6 +115,7 @@ export const portConfig: z.ZodType<PortConfig> = z.object({
   TargetPort: port,
   PublishedPort: z.number().int().min(0).max(65535).optional(),
   PublishMode: z.enum(['ingress', 'host']).optional(),
+  ProxyProtocol: z.literal('v2').optional(),
 });
 
 const endpointSpec = z.object({

@@ -111,6 +111,8 @@ export interface PortConfig {
   /** Absent in a spec: one is allocated (ingress) or chosen by the engine (host). */
   PublishedPort?: number;
   PublishMode?: PublishMode;
+  /** swarmts: the routing mesh opens each connection with a PROXY protocol v2 header. */
+  ProxyProtocol?: 'v2';
 }
 
 export interface EndpointSpec {
@@ -147,7 +149,19 @@ export interface Service extends ObjectMeta {
   Spec: ServiceSpec;
   PreviousSpec?: ServiceSpec;
   /** Ports as allocated (published ports filled in). */
-  Endpoint: { Spec: EndpointSpec; Ports?: PortConfig[] };
+  Endpoint: {
+    Spec: EndpointSpec;
+    Ports?: PortConfig[];
+    /**
+     * swarmts, filled in by inspect, never stored: where the routing mesh sends each
+     * published port's connections now (node address and host port of each serving task).
+     */
+    Backends?: Array<{
+      PublishedPort: number;
+      Protocol: string;
+      Tasks: Array<{ TaskID: string; Addr: string }>;
+    }>;
+  };
   UpdateStatus?: UpdateStatus;
   /** Jobs: bumped on every run; tasks carry the iteration they belong to. */
   JobStatus?: { JobIteration: { Index: number }; LastExecution?: string };

@@ -51,6 +51,7 @@ export class Executor {
       },
       retryMinMs: options.retryMinMs ?? DEFAULT_RETRY_MIN_MS,
       retryMaxMs: options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
+      drainMs: options.drainMs ?? 0,
     };
   }
 

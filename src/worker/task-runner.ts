@@ -5,6 +5,8 @@
  * the task run one at a time on a promise chain; different tasks' chains run in parallel.
  * Nothing here throws to the caller: an engine error becomes the task's status or a retry.
  */
+
+import { setTimeout as delay } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { oneLineMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -46,6 +48,8 @@ export interface RunnerContext {
   retire: (runner: TaskRunner) => void;
   retryMinMs: number;
   retryMaxMs: number;
+  /** Pause before stopping a task the routing mesh sends traffic to (see ExecutorOptions). */
+  drainMs: number;
 }
 
 /** What the runner knows of its task's container. */
@@ -362,6 +366,16 @@ export class TaskRunner {
 
   private async stopContainer(id: string): Promise<void> {
     const graceMs = this.task ? stopGraceMs(this.task) : undefined;
+    if (
+      this.ctx.drainMs > 0 &&
+      this.task &&
+      this.status?.State === 'running' &&
+      hasIngressPorts(this.task)
+    ) {
+      // The mesh drops this task from its pools in the same commit that asked it to stop;
+      // the pause lets every node's proxy hear of it before the container stops answering.
+      await delay(this.ctx.drainMs, undefined, { signal: this.ctx.signal }).catch(() => {});
+    }
     try {
       // Without a task (an orphan) the container's own stop timeout, set at create, applies.
       await this.ctx.runtime.stopContainer(id, {
@@ -467,4 +481,8 @@ export class TaskRunner {
 /** Texts in a task's status are bounded (the store's schema allows 4096 characters). */
 function clip(text: string, max = 4000): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function hasIngressPorts(task: Task): boolean {
+  return (task.Endpoint?.Ports ?? []).some((p) => (p.PublishMode ?? 'ingress') === 'ingress');
 }

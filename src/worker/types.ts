@@ -22,4 +22,9 @@ export interface ExecutorOptions {
   /** First pause before retrying when the engine does not answer; doubles up to retryMaxMs. */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /**
+   * How long a running task with ingress-published ports keeps running after it is asked to
+   * stop, so the routing mesh's proxies drop it first. Default 0 (the agent sets it).
+   */
+  drainMs?: number;
 }

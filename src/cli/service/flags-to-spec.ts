@@ -268,6 +268,7 @@ function parseLongPublish(text: string): PortConfig {
   let published: number | undefined;
   let protocol: PortProtocol = 'tcp';
   let mode: PublishMode = 'ingress';
+  let proxyProtocol = false;
   for (const field of text.split(',')) {
     const eq = field.indexOf('=');
     if (eq < 0) throw new Error(`invalid field ${JSON.stringify(field)}: must be a key=value pair`);
@@ -277,14 +278,23 @@ function parseLongPublish(text: string): PortConfig {
     else if (key === 'published') published = portNumber(value, 'published');
     else if (key === 'protocol') protocol = oneOfValue('protocol', value, PROTOCOLS, text);
     else if (key === 'mode') mode = oneOfValue('mode', value, PUBLISH_MODES, text);
-    else throw new Error(`invalid field key ${key}`);
+    else if (key === 'proxy-protocol') {
+      // swarmts: the mesh sends a PROXY protocol v2 header, so backends see the client.
+      if (value !== 'v2')
+        throw new Error(`invalid proxy-protocol ${JSON.stringify(value)}: only v2`);
+      proxyProtocol = true;
+    } else throw new Error(`invalid field key ${key}`);
   }
   if (target === undefined) throw new Error('missing mandatory field "target"');
+  if (proxyProtocol && (mode !== 'ingress' || protocol !== 'tcp')) {
+    throw new Error('proxy-protocol needs a tcp port in ingress mode');
+  }
   return {
     Protocol: protocol,
     TargetPort: target,
     ...(published !== undefined ? { PublishedPort: published } : {}),
     PublishMode: mode,
+    ...(proxyProtocol ? { ProxyProtocol: 'v2' as const } : {}),
   };
 }
 

@@ -126,6 +126,24 @@ describe('--publish', () => {
     ]);
   });
 
+  it('reads the PROXY protocol option, for tcp ingress ports only', () => {
+    expect(parsePublish('published=8080,target=80,proxy-protocol=v2')).toEqual([
+      {
+        Protocol: 'tcp',
+        TargetPort: 80,
+        PublishedPort: 8080,
+        PublishMode: 'ingress',
+        ProxyProtocol: 'v2',
+      },
+    ]);
+    expect(() => parsePublish('target=80,proxy-protocol=v1')).toThrow(
+      'invalid proxy-protocol "v1"',
+    );
+    expect(() => parsePublish('target=80,mode=host,proxy-protocol=v2')).toThrow(
+      'proxy-protocol needs a tcp port in ingress mode',
+    );
+  });
+
   it('refuses bad ports, protocols, modes and fields', () => {
     expect(() => parsePublish('0:80')).toThrow('invalid published port "0"');
     expect(() => parsePublish('8080:70000')).toThrow('invalid target port "70000"');
