@@ -182,10 +182,7 @@ export class TcpProxy {
         // The backend sent its whole reply, then stopped taking data (say, an early 413 while
         // the client was still uploading). Let the reply drain to the client and drop the rest
         // of the upload; cutting the client now could lose the reply's tail.
-        if (!backend.writableFinished) {
-          client.unpipe(backend);
-          client.resume();
-        }
+        if (!backend.writableFinished) client.resume();
       } else abort(client);
     });
   }
@@ -200,8 +197,8 @@ export class TcpProxy {
       }
       backend.write(header);
     }
-    client.pipe(backend);
-    backend.pipe(client);
+    forward(client, backend);
+    forward(backend, client);
   }
 
   private finish(conn: Connection): void {
@@ -220,6 +217,26 @@ export class TcpProxy {
       this.resolveDrained = resolve;
     });
   }
+}
+
+/**
+ * What pipe() does, with less machinery per chunk (this is the mesh's hot path): write each
+ * chunk on, pause the source while the destination's buffer is full, pass the end on.
+ */
+function forward(from: net.Socket, to: net.Socket): void {
+  const resume = () => from.resume();
+  from.on('data', (chunk: Buffer) => {
+    // The destination stopped taking data (it ended, or is gone): what is left is dropped.
+    if (to.writableEnded || to.destroyed) return;
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', resume);
+    }
+  });
+  from.once('end', () => {
+    if (!to.destroyed) to.end();
+  });
+  from.resume();
 }
 
 /**
