@@ -4,11 +4,13 @@
  * a rolling update; host mode publishes on the task's node only; PROXY v2 tells the backend
  * who the client is. Requests come from this machine (the bridge), as a user's would.
  */
+import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentOnHost, type TestAgent, waitUntil } from '../../cluster/agents.js';
 import { createTestHosts, DEFAULT_TEST_IMAGE, type TestHosts } from '../../cluster/test-hosts.js';
 import type { Service, ServiceSpec, Task } from '../../src/state/index.js';
+import { loadUdpEchoImage, UDP_ECHO_IMAGE } from '../support/udp-echo-image.js';
 
 let hosts: TestHosts;
 let agents: TestAgent[] = [];
@@ -249,6 +251,48 @@ describe('the routing mesh', () => {
     const source = [...header.subarray(16, 20)].join('.');
     expect(source).toBe(answer.local.address.replace(/^::ffff:/, ''));
     expect(header.readUInt16BE(24)).toBe(answer.local.port);
+    await manager().client.delete(`/services/${id}`);
+  }, 90_000);
+
+  it('carries UDP: an echo on one node answers through every node', async () => {
+    await Promise.all(hosts.hosts.map((h) => loadUdpEchoImage(h.docker())));
+    const id = await create({
+      Name: 'udpecho',
+      Labels: {},
+      TaskTemplate: {
+        ContainerSpec: { Image: UDP_ECHO_IMAGE, StopGracePeriod: 1e9 },
+        Placement: { Constraints: ['node.hostname==m0'] },
+      },
+      Mode: { Replicated: { Replicas: 1 } },
+      EndpointSpec: { Ports: [{ TargetPort: 7, PublishedPort: 8083, Protocol: 'udp' }] },
+    });
+    const echo = (address: string, text: string) =>
+      new Promise<string>((resolve) => {
+        const socket = createSocket('udp4');
+        const timer = setTimeout(() => {
+          socket.close();
+          resolve('timeout');
+        }, 500);
+        socket.on('message', (message) => {
+          clearTimeout(timer);
+          socket.close();
+          resolve(message.toString());
+        });
+        socket.send(text, 8083, address);
+      });
+    for (const [i, address] of addresses().entries()) {
+      // Datagrams may be lost until the mesh knows the task: retry for a while.
+      let answer = '';
+      await waitUntil(
+        async () => {
+          answer = await echo(address, `ping ${i}`);
+          return answer !== 'timeout';
+        },
+        30_000,
+        `an echo through ${NAMES[i]}`,
+      );
+      expect(answer).toBe(`ping ${i}`);
+    }
     await manager().client.delete(`/services/${id}`);
   }, 90_000);
 });
