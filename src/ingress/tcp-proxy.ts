@@ -13,6 +13,9 @@ import { chooseBackend, type PoolEntry } from './balancer.js';
 import { proxyV2Header } from './proxy-protocol.js';
 import type { MeshCounters } from './types.js';
 
+/** Connections per published TCP port; past it the kernel's accept queue holds the rest. */
+const MAX_CONNECTIONS = 16_384;
+
 /** What the mesh tells a port: whose it is and where its connections go. Swapped whole. */
 export interface TcpRoute {
   serviceName: string;
@@ -60,6 +63,8 @@ export class TcpProxy {
       { allowHalfOpen: true, pauseOnConnect: true, noDelay: true },
       (client) => this.accept(client),
     );
+    // Each client costs two descriptors (client and backend): a flood must not exhaust them.
+    this.server.maxConnections = MAX_CONNECTIONS;
   }
 
   /** Binds the port; rejects with the bind error (EADDRINUSE, EACCES…). */

@@ -30,6 +30,8 @@ export interface UdpProxyOptions {
 
 /** Datagrams held while a new session's socket connects; beyond that they are dropped. */
 const MAX_PENDING = 64;
+/** Client sessions per published UDP port. */
+const MAX_SESSIONS = 4096;
 
 interface Session {
   readonly key: string;
@@ -102,6 +104,12 @@ export class UdpProxy {
 
   private open(key: string, rinfo: dgram.RemoteInfo): Session | undefined {
     const route = this.route;
+    // Each session holds a socket: a flood of spoofed sources must not exhaust the agent's
+    // descriptors. Past the cap, new clients wait for an idle session to expire.
+    if (this.sessions.size >= MAX_SESSIONS) {
+      route.counters.failedDials++;
+      return undefined;
+    }
     const target = chooseBackend(route.pool, this.active, this.options.selfNodeId);
     if (target === undefined) {
       this.log.debug({ service: route.serviceName, client: key }, 'no backend for datagram');
