@@ -13,7 +13,7 @@ import { chooseBackend, type PoolEntry } from './balancer.js';
 import { proxyV2Header } from './proxy-protocol.js';
 import type { MeshCounters } from './types.js';
 
-/** Connections per published TCP port; past it the kernel's accept queue holds the rest. */
+/** Connections per published TCP port; past it Node closes new ones at once. */
 const MAX_CONNECTIONS = 16_384;
 
 /** What the mesh tells a port: whose it is and where its connections go. Swapped whole. */
