@@ -4,8 +4,8 @@
  * tried for this client, pick the next one.
  *
  * Rule: least active connections; on a tie, a backend on this node (no second network hop);
- * then a stable order (task id, then endpoint) so the choice never depends on the order of
- * the table the control side sent.
+ * then the tied ones in turn, in a stable order (task id, then endpoint) that never depends on
+ * the order of the table the control side sent.
  */
 import type { MeshBackend } from './types.js';
 
@@ -31,38 +31,41 @@ export function toPool(backends: readonly MeshBackend[]): PoolEntry[] {
 
 /**
  * The backend a new connection should go to, or undefined when every backend has been tried
- * (or the pool is empty). One pass, no allocation: it runs on every accepted connection.
+ * (or the pool is empty). Backends still tied after the count and the locality rule are taken
+ * in turn (`turn`, a counter the caller increments per connection), in their stable order:
+ * sequential connections that never overlap would otherwise all go to one backend.
  */
 export function chooseBackend<T extends PoolEntry>(
   pool: readonly T[],
   active: ReadonlyMap<string, number>,
   selfNodeId: string,
   tried?: ReadonlySet<string>,
+  turn = 0,
 ): T | undefined {
-  let best: T | undefined;
-  let bestCount = 0;
+  let bestCount = Number.POSITIVE_INFINITY;
   let bestLocal = false;
   for (const entry of pool) {
     if (tried?.has(entry.key)) continue;
     const count = active.get(entry.key) ?? 0;
     const local = entry.nodeId === selfNodeId;
-    if (best === undefined || count < bestCount) {
-      best = entry;
+    if (count < bestCount || (count === bestCount && local && !bestLocal)) {
       bestCount = count;
       bestLocal = local;
-      continue;
-    }
-    if (count > bestCount) continue;
-    if (local !== bestLocal) {
-      if (local) {
-        best = entry;
-        bestLocal = true;
-      }
-      continue;
-    }
-    if (entry.taskId < best.taskId || (entry.taskId === best.taskId && entry.key < best.key)) {
-      best = entry;
     }
   }
-  return best;
+  if (bestCount === Number.POSITIVE_INFINITY) return undefined;
+  const tied = pool.filter(
+    (entry) =>
+      !tried?.has(entry.key) &&
+      (active.get(entry.key) ?? 0) === bestCount &&
+      (entry.nodeId === selfNodeId) === bestLocal,
+  );
+  if (tied.length > 1) tied.sort(stableOrder);
+  return tied[turn % tied.length];
+}
+
+/** Task id, then endpoint: independent of the order the control side sent the table in. */
+function stableOrder(a: PoolEntry, b: PoolEntry): number {
+  if (a.taskId !== b.taskId) return a.taskId < b.taskId ? -1 : 1;
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }

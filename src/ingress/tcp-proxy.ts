@@ -51,6 +51,8 @@ export class TcpProxy {
   /** Proxied connections (and dials in progress) per backend endpoint: the balancer's input. */
   private readonly active = new Map<string, number>();
   private readonly connections = new Set<Connection>();
+  /** Takes tied backends in turn (see chooseBackend). */
+  private turn = 0;
   private closing: Promise<void> | undefined;
   private resolveDrained: (() => void) | undefined;
 
@@ -144,7 +146,13 @@ export class TcpProxy {
 
   private dial(conn: Connection): void {
     const { client } = conn;
-    const target = chooseBackend(this.route.pool, this.active, this.options.selfNodeId, conn.tried);
+    const target = chooseBackend(
+      this.route.pool,
+      this.active,
+      this.options.selfNodeId,
+      conn.tried,
+      this.turn++,
+    );
     if (target === undefined) {
       // No backend (none at all, or all failed): reset now rather than leave the client hanging.
       this.log.debug({ service: conn.route.serviceName }, 'no backend for connection');

@@ -50,6 +50,8 @@ export class UdpProxy {
   private readonly socket: dgram.Socket;
   private readonly log: Logger;
   private readonly sessions = new Map<string, Session>();
+  /** Takes tied backends in turn (see chooseBackend). */
+  private turn = 0;
   /** Sessions per backend endpoint: the balancer's input. */
   private readonly active = new Map<string, number>();
   private closed = false;
@@ -110,7 +112,13 @@ export class UdpProxy {
       route.counters.failedDials++;
       return undefined;
     }
-    const target = chooseBackend(route.pool, this.active, this.options.selfNodeId);
+    const target = chooseBackend(
+      route.pool,
+      this.active,
+      this.options.selfNodeId,
+      undefined,
+      this.turn++,
+    );
     if (target === undefined) {
       this.log.debug({ service: route.serviceName, client: key }, 'no backend for datagram');
       return undefined;

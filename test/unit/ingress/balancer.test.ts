@@ -44,6 +44,17 @@ describe('chooseBackend', () => {
     expect(chooseBackend(sameTask, new Map(), SELF)?.hostPort).toBe(10);
   });
 
+  it('takes tied backends in turn, so sequential connections reach every replica', () => {
+    const p = pool(['t1', 'n2', 1], ['t2', 'n3', 2], ['t3', 'n2', 3]);
+    const picks = [0, 1, 2, 3].map(
+      (turn) => chooseBackend(p, new Map(), SELF, undefined, turn)?.taskId,
+    );
+    expect(picks).toEqual(['t1', 't2', 't3', 't1']);
+    // A local backend still wins a tie, whatever the turn.
+    const withLocal = pool(['t1', 'n2', 1], ['t2', SELF, 2]);
+    expect(chooseBackend(withLocal, new Map(), SELF, undefined, 1)?.taskId).toBe('t2');
+  });
+
   it('skips backends already tried, and gives up when all were', () => {
     const p = pool(['t1', SELF, 1], ['t2', 'b', 2]);
     expect(chooseBackend(p, new Map(), SELF, new Set(['10.0.0.1:1']))?.taskId).toBe('t2');
