@@ -1,6 +1,7 @@
 /**
  * The demo's cluster part. `up` (the default): three test hosts on this machine (each its own
- * network namespace, address and dockerd), a swarmts agent on each, then the CLI a user would
+ * network namespace, address and dockerd; without root, three addresses on loopback sharing
+ * this machine's engine), a swarmts agent on each, then the CLI a user would
  * type — init, join, node ls, service create with three replicas of a small web server,
  * service ps — and a request to every node. The cluster stays up; `down` removes it. Running
  * `up` again first removes the previous demo, so it can be repeated.
@@ -8,21 +9,35 @@
  * The web service publishes port 8080 through the routing mesh: every node answers on it.
  */
 import '../src/polyfill.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { waitUntil } from '../cluster/agents.js';
 import { createTestHosts, DEFAULT_TEST_IMAGE, openTestHosts } from '../cluster/test-hosts.js';
 import { ApiClient } from '../src/api/client.js';
+import { DockerRuntime } from '../src/runtime/index.js';
 import type { Node } from '../src/state/index.js';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
-const STATE_FILE = '/run/swarmts-demo.json';
+const ROOT = process.getuid?.() === 0;
+/**
+ * Without root there are no network namespaces: three agents on 127.0.0.1–3 share this
+ * machine's engine instead (SWARMTS_DEMO_LOOPBACK=1 picks that mode as root too).
+ */
+const LOOPBACK = !ROOT || process.env.SWARMTS_DEMO_LOOPBACK === '1';
+const STATE_FILE = ROOT
+  ? '/run/swarmts-demo.json'
+  : join(tmpdir(), `swarmts-demo-${process.getuid?.()}.json`);
+const LOOPBACK_DIR = join(tmpdir(), `swarmts-demo-${process.getuid?.() ?? 0}`);
 const NAMES = ['node1', 'node2', 'node3'];
 
 interface DemoState {
+  /** The test-host run; empty in loopback mode. */
   runId: string;
+  /** Loopback mode: the node ids, whose containers the shared engine must lose on `down`. */
+  nodeIds?: string[];
   agents: Array<{ name: string; pid: number; socket: string; address: string; log: string }>;
 }
 
@@ -56,8 +71,20 @@ async function down(): Promise<void> {
   ).catch(() => {
     for (const a of state.agents) if (alive(a.pid)) process.kill(a.pid, 'SIGKILL');
   });
-  const hosts = await openTestHosts(state.runId).catch(() => undefined);
-  await hosts?.destroy();
+  if (state.runId) {
+    const hosts = await openTestHosts(state.runId).catch(() => undefined);
+    await hosts?.destroy();
+  } else {
+    // Agents leave their containers running when they stop (a restart adopts them); the
+    // shared engine keeps them, so they go here.
+    const docker = new DockerRuntime();
+    for (const nodeId of state.nodeIds ?? []) {
+      for (const c of await docker.listContainers({ labels: { 'swarmts.node': nodeId } })) {
+        await docker.removeContainer(c.id, { force: true });
+      }
+    }
+    await rm(LOOPBACK_DIR, { recursive: true, force: true });
+  }
   await rm(STATE_FILE, { force: true });
   console.log('Demo cluster removed.');
 }
@@ -71,8 +98,41 @@ function alive(pid: number): boolean {
   }
 }
 
-async function up(): Promise<void> {
-  await down();
+/** The agents' machines: test hosts as root, 127.0.0.x addresses sharing the engine otherwise. */
+async function startAgents(): Promise<DemoState> {
+  const agentArgs = (dir: string, socket: string, listen: string, name: string) => [
+    '--max-semi-space-size=1',
+    '--v8-pool-size=1',
+    CLI,
+    'agent',
+    '--data-dir',
+    `${dir}/data`,
+    '--socket',
+    socket,
+    '--listen-addr',
+    listen,
+    '--hostname',
+    name,
+  ];
+  if (LOOPBACK) {
+    console.log("Starting three agents on 127.0.0.1-3, sharing this machine's Docker engine...");
+    const state: DemoState = { runId: '', agents: [] };
+    for (const [i, name] of NAMES.entries()) {
+      const dir = join(LOOPBACK_DIR, name);
+      await mkdir(dir, { recursive: true });
+      const log = `${dir}/agent.log`;
+      const socket = `${dir}/swarmts.sock`;
+      const address = `127.0.0.${i + 1}`;
+      const child = spawn(process.execPath, agentArgs(dir, socket, `${address}:4377`, name), {
+        detached: true,
+        stdio: ['ignore', 'ignore', openSync(log, 'a')],
+      });
+      child.unref();
+      state.agents.push({ name, pid: child.pid ?? 0, socket, address, log });
+      console.log(`  ${name}: ${address}`);
+    }
+    return state;
+  }
   console.log('Creating three test hosts (network namespaces, each with its own dockerd)...');
   const hosts = await createTestHosts({ count: 3, name: 'demo', persistent: true });
   const state: DemoState = { runId: hosts.id, agents: [] };
@@ -85,28 +145,19 @@ async function up(): Promise<void> {
     // The agent outlives this script: its log goes to a file, not to a pipe we would close.
     const child = host.spawn(
       process.execPath,
-      [
-        '--max-semi-space-size=1',
-        '--v8-pool-size=1',
-        CLI,
-        'agent',
-        '--data-dir',
-        `${dir}/data`,
-        '--socket',
-        socket,
-        '--listen-addr',
-        `${host.address}:4377`,
-        '--hostname',
-        name,
-        '--docker-host',
-        host.dockerHost,
-      ],
+      [...agentArgs(dir, socket, `${host.address}:4377`, name), '--docker-host', host.dockerHost],
       { stdio: ['ignore', 'ignore', openSync(log, 'a')] },
     );
     child.unref();
     state.agents.push({ name, pid: child.pid ?? 0, socket, address: host.address, log });
     console.log(`  ${name}: ${host.address}, engine ${host.dockerHost}`);
   }
+  return state;
+}
+
+async function up(): Promise<void> {
+  await down();
+  const state = await startAgents();
   await writeFile(STATE_FILE, JSON.stringify(state, null, 2));
   await Promise.all(
     state.agents.map((a) =>
@@ -130,6 +181,8 @@ async function up(): Promise<void> {
     const nodes = await api.get<Node[]>('/nodes');
     return nodes.length === 3 && nodes.every((n) => n.Status.State === 'ready');
   }, 20_000);
+  state.nodeIds = (await api.get<Node[]>('/nodes')).map((n) => n.ID);
+  await writeFile(STATE_FILE, JSON.stringify(state, null, 2));
   await swarmts(a1.socket, a1.name, ['node', 'ls']);
   await swarmts(a1.socket, a1.name, [
     'service',
