@@ -98,6 +98,9 @@ export class Orchestrator {
         if (event.action === 'remove') this.forget(event.object.ID);
         break;
       case 'node':
+        this.everything = true;
+        if (event.action === 'remove') this.forgetNode(event.object.ID);
+        break;
       case 'restore':
         this.everything = true;
         break;
@@ -122,6 +125,13 @@ export class Orchestrator {
   private forget(taskId: string): void {
     this.memory.endedAt.delete(taskId);
     this.memory.runningSince.delete(taskId);
+  }
+
+  /** Restart history of global units on a node that left the cluster. */
+  private forgetNode(nodeId: string): void {
+    for (const key of this.memory.restarts.keys()) {
+      if (key.endsWith(`/node:${nodeId}`)) this.memory.restarts.delete(key);
+    }
   }
 
   private forgetService(serviceId: string): void {
