@@ -14,7 +14,7 @@ export {
   serviceSpecInput,
 } from './service-schema.js';
 export type * from './service-types.js';
-export { isTerminal, TASK_STATES, taskStateRank } from './service-types.js';
+export { clipTaskText, isTerminal, TASK_STATES, taskStateRank } from './service-types.js';
 export {
   AmbiguousNodeRefError,
   type AppliedObject,

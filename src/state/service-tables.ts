@@ -8,6 +8,7 @@
  *   the node a task runs on may report its status;
  * - removing a service asks every task of it to go (DesiredState remove) in the same entry.
  */
+import { checkVersion, compare, deepFreeze, refuse } from './apply-rules.js';
 import type { Command, CommandRefusal, TaskOp } from './commands.js';
 import type { NewService } from './service-schema.js';
 import type { PortConfig, Service, Task } from './service-types.js';
@@ -106,12 +107,8 @@ export class ServiceTables {
   ): Outcome<Service> {
     const previous = this.services.get(command.id);
     if (!previous) return refuse('not_found', `service ${command.id} not found`);
-    if (previous.Version.Index !== command.version) {
-      return refuse(
-        'conflict',
-        `update out of sequence: service ${previous.Spec.Name} is at version ${previous.Version.Index}, the update names ${command.version}`,
-      );
-    }
+    const stale = checkVersion(`service ${previous.Spec.Name}`, previous, command.version);
+    if (stale) return stale;
     if (command.spec.Name !== previous.Spec.Name) {
       return refuse('invalid_argument', 'renaming services is not supported');
     }
@@ -142,12 +139,9 @@ export class ServiceTables {
   ): Outcome<Service> {
     const previous = this.services.get(command.id);
     if (!previous) return refuse('not_found', `service ${command.id} not found`);
-    if (previous.Version.Index !== command.version) {
-      return refuse(
-        'conflict',
-        `service ${previous.Spec.Name} changed since the update status was decided`,
-      );
-    }
+    // Decided on an older version: a user's update since then wins.
+    const stale = checkVersion(`service ${previous.Spec.Name}`, previous, command.version);
+    if (stale) return stale;
     const service = { ...previous, UpdateStatus: command.updateStatus };
     return { ok: true, object: this.writeService(previous, service, command.at, index, emit) };
   }
@@ -324,20 +318,4 @@ function unindex(index: Map<string, Map<string, Task>>, key: string, id: string)
   if (!bucket) return;
   bucket.delete(id);
   if (bucket.size === 0) index.delete(key);
-}
-
-function refuse(code: CommandRefusal['code'], message: string): CommandRefusal {
-  return { ok: false, code, message };
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

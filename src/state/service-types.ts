@@ -200,6 +200,11 @@ export function isTerminal(state: TaskState): boolean {
   return taskStateRank(state) > taskStateRank('running');
 }
 
+/** Texts in a task's status are bounded (the schema allows 4,096 characters): cut longer ones. */
+export function clipTaskText(text: string, max = 4000): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
 export interface ContainerStatus {
   ContainerID?: string;
   PID?: number;

@@ -14,9 +14,10 @@
  */
 import { InvalidArgumentError, SwarmtsError } from '../errors.js';
 import type { StateMachine } from '../raft/driver.js';
+import { checkVersion, compare, deepFreeze, refuse } from './apply-rules.js';
 import { decodeCommand, decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './codec.js';
 import type { Command, CommandRefusal, CommandResult, NodeStatusUpdate } from './commands.js';
-import { deepFreeze, type ServiceEvent, ServiceTables, type TaskEvent } from './service-tables.js';
+import { type ServiceEvent, ServiceTables, type TaskEvent } from './service-tables.js';
 import type { Service, Task } from './service-types.js';
 import type { Cluster, Node } from './types.js';
 import { EventQueue } from './watch.js';
@@ -411,25 +412,4 @@ export class ClusterStore implements StateMachine {
     events.push({ kind: 'node', action: 'update', object: node, previous, index });
     return node;
   }
-}
-
-function checkVersion(
-  what: string,
-  current: { Version: { Index: number } },
-  expected: number,
-): CommandRefusal | undefined {
-  if (current.Version.Index === expected) return undefined;
-  return refuse(
-    'conflict',
-    `update out of sequence: ${what} is at version ${current.Version.Index}, the update names ${expected}`,
-  );
-}
-
-function refuse(code: CommandRefusal['code'], message: string): CommandRefusal {
-  return { ok: false, code, message };
-}
-
-/** Code-unit order, the same on every machine (localeCompare is not). */
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

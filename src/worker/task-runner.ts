@@ -24,6 +24,7 @@ import type {
   RuntimeEvent,
 } from '../runtime/types.js';
 import {
+  clipTaskText,
   isTerminal,
   type Task,
   type TaskState,
@@ -467,8 +468,8 @@ export class TaskRunner {
     // An Err from before (the leader's "no suitable node" while pending) ends with the move.
     if (fields.Err === undefined && next.State !== current.State) delete next.Err;
     // The leader refuses longer texts; an engine message can be anything (a long command).
-    if (next.Err !== undefined) next.Err = clip(next.Err);
-    next.Message = clip(next.Message);
+    if (next.Err !== undefined) next.Err = clipTaskText(next.Err);
+    next.Message = clipTaskText(next.Message);
     if (isDeepStrictEqual(next, current)) return false;
     next.Timestamp = this.ctx.now().toISOString();
     this.status = next;
@@ -476,11 +477,6 @@ export class TaskRunner {
     if (!this.gone) this.ctx.report({ taskId: this.taskId, status: next });
     return true;
   }
-}
-
-/** Texts in a task's status are bounded (the store's schema allows 4096 characters). */
-function clip(text: string, max = 4000): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 function hasIngressPorts(task: Task): boolean {

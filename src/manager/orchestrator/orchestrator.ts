@@ -18,7 +18,7 @@ import type {
   Task,
   TaskOp,
 } from '../../state/index.js';
-import { taskStateRank } from '../../state/index.js';
+import { clipTaskText, taskStateRank } from '../../state/index.js';
 import type { Consensus } from '../consensus.js';
 import { allocatePorts } from '../ports.js';
 import { matchesConstraint, parseConstraint } from '../scheduler/constraints.js';
@@ -257,7 +257,7 @@ export class Orchestrator {
       nodeId: a.nodeId,
     }));
     for (const u of result.unplaced) {
-      ops.push({ op: 'unplaced', id: u.taskId, reason: clip(u.reason) });
+      ops.push({ op: 'unplaced', id: u.taskId, reason: clipTaskText(u.reason) });
     }
     return ops;
   }
@@ -313,11 +313,6 @@ export class Orchestrator {
     }, delay);
     this.wake = { at, cancel: handle.cancel };
   }
-}
-
-/** Texts in tasks are bounded (the store's schema refuses longer ones). */
-export function clip(text: string, max = 4000): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** Global services: does the node meet the service's placement constraints? */

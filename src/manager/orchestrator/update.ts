@@ -47,32 +47,15 @@ export function rollingUpdate(b: RoundBuilder, units: readonly FilledUnit[]): Up
   if (inProgress && status) {
     const failed = failuresSince(b.input.tasks, service, status.StartedAt);
     if (failed.length > 0 && failed.length / Math.max(units.length, 1) > config.MaxFailureRatio) {
-      const culprit = failed[0]?.ID ?? '';
+      const why = `due to failure or early termination of task ${failed[0]?.ID ?? ''}`;
       if (rollingBack) {
-        return {
-          updateStatus: paused(
-            'rollback_paused',
-            status,
-            `rollback paused due to failure or early termination of task ${culprit}`,
-          ),
-        };
+        return { updateStatus: paused('rollback_paused', status, `rollback paused ${why}`) };
       }
       if (config.FailureAction === 'pause') {
-        return {
-          updateStatus: paused(
-            'paused',
-            status,
-            `update paused due to failure or early termination of task ${culprit}`,
-          ),
-        };
+        return { updateStatus: paused('paused', status, `update paused ${why}`) };
       }
-      if (config.FailureAction === 'rollback') {
-        return {
-          rollback: {
-            message: `update rolled back due to failure or early termination of task ${culprit}`,
-          },
-        };
-      }
+      if (config.FailureAction === 'rollback')
+        return { rollback: { message: `update rolled back ${why}` } };
     }
   }
 
