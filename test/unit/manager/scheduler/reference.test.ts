@@ -15,19 +15,8 @@ import {
 import { spreadValue } from '../../../../src/manager/scheduler/preferences.js';
 import type { Task } from '../../../../src/state/service-types.js';
 import type { Node } from '../../../../src/state/types.js';
+import { Rng } from '../../../sim/rng.js';
 import { CPU, GiB, hostPort, node, replicas, running, type TaskOptions } from './fixtures.js';
-
-/** Mulberry32: a small seeded generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function reference(input: SchedulerInput): SchedulerOutput {
   const { nodes } = input;
@@ -164,7 +153,8 @@ function canonical(reason: string): string {
 }
 
 function randomCase(seed: number): SchedulerInput {
-  const rand = random(seed);
+  const rng = new Rng(seed); // seeded, so a failure can be replayed
+  const rand = () => rng.next();
   const pickOf = <T>(items: readonly T[]) => items[Math.floor(rand() * items.length)]!;
   const nodeCount = 1 + Math.floor(rand() * 12);
   const nodes: Node[] = [];
