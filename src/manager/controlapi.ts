@@ -24,6 +24,7 @@ import type {
   NodeSpec,
 } from '../state/index.js';
 import type { Consensus } from './consensus.js';
+import { anyValue, labelMatches } from './filters.js';
 import { ServiceApi } from './serviceapi.js';
 
 export interface ControlApiDeps {
@@ -216,17 +217,11 @@ function managerAddr(node: Node): string {
 }
 
 function matchesFilters(node: Node, filters: NodeFilters): boolean {
-  const any = (values: string[] | undefined, test: (value: string) => boolean) =>
-    !values || values.length === 0 || values.some(test);
   return (
-    any(filters.id, (v) => node.ID.startsWith(v)) &&
-    any(filters.name, (v) => node.Description.Hostname === v || node.Spec.Name === v) &&
-    any(filters.role, (v) => node.Spec.Role === v) &&
-    any(filters.membership, (v) => v === 'accepted') &&
-    any(filters.label, (v) => {
-      const eq = v.indexOf('=');
-      if (eq < 0) return v in node.Spec.Labels;
-      return node.Spec.Labels[v.slice(0, eq)] === v.slice(eq + 1);
-    })
+    anyValue(filters.id, (v) => node.ID.startsWith(v)) &&
+    anyValue(filters.name, (v) => node.Description.Hostname === v || node.Spec.Name === v) &&
+    anyValue(filters.role, (v) => node.Spec.Role === v) &&
+    anyValue(filters.membership, (v) => v === 'accepted') &&
+    anyValue(filters.label, (v) => labelMatches(node.Spec.Labels, v))
   );
 }

@@ -17,6 +17,7 @@ import {
 } from '../state/index.js';
 import type { Consensus } from './consensus.js';
 import { meshTable } from './endpoints.js';
+import { anyValue, labelMatches } from './filters.js';
 import { isLive, stableJson } from './orchestrator/tasks.js';
 import { allocatePorts } from './ports.js';
 import { parseConstraint } from './scheduler/constraints.js';
@@ -339,34 +340,24 @@ export function newObjectId(randomBytes: RandomBytes): string {
 }
 
 function matchesService(service: Service, filters: ServiceFilters): boolean {
-  const any = (values: string[] | undefined, test: (v: string) => boolean) =>
-    !values || values.length === 0 || values.some(test);
   const mode = service.Spec.Mode.Global ? 'global' : 'replicated';
   return (
-    any(filters.id, (v) => service.ID.startsWith(v)) &&
-    any(filters.name, (v) => service.Spec.Name.startsWith(v)) &&
-    any(filters.mode, (v) => v === mode) &&
-    any(filters.label, (v) => labelMatches(service.Spec.Labels, v))
+    anyValue(filters.id, (v) => service.ID.startsWith(v)) &&
+    anyValue(filters.name, (v) => service.Spec.Name.startsWith(v)) &&
+    anyValue(filters.mode, (v) => v === mode) &&
+    anyValue(filters.label, (v) => labelMatches(service.Spec.Labels, v))
   );
 }
 
 function matchesTask(task: Task, filters: TaskFilters): boolean {
-  const any = (values: string[] | undefined, test: (v: string) => boolean) =>
-    !values || values.length === 0 || values.some(test);
   const name = `${task.ServiceAnnotations.Name}.${task.Slot === 0 ? task.NodeID : task.Slot}`;
   return (
-    any(filters.id, (v) => task.ID.startsWith(v)) &&
-    any(filters.name, (v) => name.startsWith(v)) &&
-    any(filters.label, (v) => labelMatches(task.Labels, v)) &&
-    any(
+    anyValue(filters.id, (v) => task.ID.startsWith(v)) &&
+    anyValue(filters.name, (v) => name.startsWith(v)) &&
+    anyValue(filters.label, (v) => labelMatches(task.Labels, v)) &&
+    anyValue(
       filters['desired-state'],
       (v) => v === task.DesiredState || (v === 'accepted' && task.DesiredState === 'running'),
     )
   );
-}
-
-function labelMatches(labels: Record<string, string>, filter: string): boolean {
-  const eq = filter.indexOf('=');
-  if (eq < 0) return filter in labels;
-  return labels[filter.slice(0, eq)] === filter.slice(eq + 1);
 }
