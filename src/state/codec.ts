@@ -22,6 +22,15 @@ import {
   taskStatus,
   updateStatusSchema,
 } from './service-schema.js';
+import {
+  configSchema,
+  networkSchema,
+  newConfig,
+  newNetwork,
+  newSecret,
+  secretSchema,
+} from './object-schema.js';
+import type { Config, Network, Secret } from './object-types.js';
 import type { Service, Task } from './service-types.js';
 import type { Cluster, Node } from './types.js';
 
@@ -149,6 +158,18 @@ const commandSchema: z.ZodType<Command> = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('service.remove'), id, at: timestamp }),
   z.object({ type: z.literal('tasks.write'), ops: z.array(z.lazy(() => taskOp)), at: timestamp }),
+  z.object({ type: z.literal('secret.create'), secret: newSecret }),
+  z.object({ type: z.literal('config.create'), config: newConfig }),
+  z.object({ type: z.literal('network.create'), network: newNetwork }),
+  z.object({
+    type: z.literal('object.updateLabels'),
+    kind: z.enum(['secret', 'config']),
+    id,
+    version: index,
+    labels,
+    at: timestamp,
+  }),
+  z.object({ type: z.literal('object.remove'), kind: z.enum(['secret', 'config', 'network']), id }),
 ]);
 
 const taskOp: z.ZodType<TaskOp> = z.discriminatedUnion('op', [
@@ -161,7 +182,7 @@ const taskOp: z.ZodType<TaskOp> = z.discriminatedUnion('op', [
 ]);
 
 /** What a snapshot holds; `format` changes whenever the layout does. */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 
 export interface SnapshotContents {
   format: typeof SNAPSHOT_FORMAT;
@@ -170,19 +191,26 @@ export interface SnapshotContents {
   removed: string[];
   services: Service[];
   tasks: Task[];
+  secrets: Secret[];
+  configs: Config[];
+  networks: Network[];
 }
 
 const snapshotSchema: z.ZodType<SnapshotContents> = z
   .object({
-    // Format 1 (before services) reads as format 2 with none.
+    // Format 1 (before services) and 2 (before secrets, configs, networks) read as format 3
+    // with none of what they lack.
     format: z
-      .union([z.literal(1), z.literal(SNAPSHOT_FORMAT)])
+      .union([z.literal(1), z.literal(2), z.literal(SNAPSHOT_FORMAT)])
       .transform((): typeof SNAPSHOT_FORMAT => SNAPSHOT_FORMAT),
     cluster: clusterSchema.nullable(),
     nodes: z.array(nodeSchema),
     removed: z.array(id),
     services: z.array(serviceSchema).default([]),
     tasks: z.array(taskSchema).default([]),
+    secrets: z.array(secretSchema).default([]),
+    configs: z.array(configSchema).default([]),
+    networks: z.array(networkSchema).default([]),
   })
   .superRefine((snapshot, ctx) => {
     // Checks a Map would otherwise hide: one object per id, and no live node that was removed.

@@ -7,6 +7,7 @@
  * goes back to the proposer, and the store stays as it was.
  */
 
+import type { NewObject } from './object-tables.js';
 import type { NewService, NewTask } from './service-schema.js';
 import type {
   PortConfig,
@@ -91,7 +92,22 @@ export type Command =
   /** Removes the service; every task of it is asked to go (DesiredState remove). */
   | { type: 'service.remove'; id: string; at: string }
   /** A batch of task changes from the orchestrators, the scheduler or the dispatcher. */
-  | { type: 'tasks.write'; ops: TaskOp[]; at: string };
+  | { type: 'tasks.write'; ops: TaskOp[]; at: string }
+  /** Refused when the name is taken. The secret's data arrives sealed. */
+  | { type: 'secret.create'; secret: NewObject<'secret'> }
+  | { type: 'config.create'; config: NewObject<'config'> }
+  | { type: 'network.create'; network: NewObject<'network'> }
+  /** Secrets and configs: only labels change after creation. */
+  | {
+      type: 'object.updateLabels';
+      kind: 'secret' | 'config';
+      id: string;
+      version: number;
+      labels: Record<string, string>;
+      at: string;
+    }
+  /** Refused while a service uses the object. */
+  | { type: 'object.remove'; kind: 'secret' | 'config' | 'network'; id: string };
 
 /**
  * One change to one task. Ops that no longer apply (the task is gone, or has moved past what

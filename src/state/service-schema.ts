@@ -38,6 +38,30 @@ const healthConfig = z.object({
   StartPeriod: duration.optional(),
 });
 
+const fileTarget = z.object({
+  Name: z.string().min(1).max(4096),
+  UID: z.string().max(32).default('0'),
+  GID: z.string().max(32).default('0'),
+  Mode: z.number().int().min(0).max(0o7777).default(0o444),
+});
+
+const secretReference = z.object({
+  File: fileTarget,
+  SecretID: z.string().max(128).default(''),
+  SecretName: z.string().min(1).max(256),
+});
+
+const configReference = z.object({
+  File: fileTarget,
+  ConfigID: z.string().max(128).default(''),
+  ConfigName: z.string().min(1).max(256),
+});
+
+const networkAttachment = z.object({
+  Target: z.string().min(1).max(256),
+  Aliases: z.array(z.string().min(1).max(256)).max(64).optional(),
+});
+
 const containerSpec = z.object({
   Image: z.string().trim().min(1, 'an image is required').max(512),
   Labels: labels.optional(),
@@ -54,6 +78,8 @@ const containerSpec = z.object({
   StopGracePeriod: duration.optional(),
   StopSignal: z.string().max(32).optional(),
   Healthcheck: healthConfig.optional(),
+  Secrets: z.array(secretReference).max(256).optional(),
+  Configs: z.array(configReference).max(256).optional(),
 });
 
 const amounts = z.object({
@@ -83,6 +109,7 @@ const taskSpec: z.ZodType<TaskSpec> = z.object({
     })
     .optional(),
   ForceUpdate: count.optional(),
+  Networks: z.array(networkAttachment).max(64).optional(),
 });
 
 const empty = z.object({}).strict();

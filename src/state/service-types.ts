@@ -5,6 +5,7 @@
  * Durations are nanoseconds (Docker's time.Duration in JSON); sizes are bytes; CPUs are
  * NanoCPUs (1e9 = one CPU).
  */
+import type { ConfigReference, NetworkAttachmentConfig, SecretReference } from './object-types.js';
 import type { ObjectMeta } from './types.js';
 
 export interface Mount {
@@ -38,6 +39,10 @@ export interface ContainerSpec {
   StopGracePeriod?: number;
   StopSignal?: string;
   Healthcheck?: HealthConfig;
+  /** Mounted read-only at /run/secrets/<File.Name> (or File.Name when absolute). */
+  Secrets?: SecretReference[];
+  /** Mounted read-only at File.Name (default /<config name>). */
+  Configs?: ConfigReference[];
 }
 
 export interface ResourceAmounts {
@@ -79,6 +84,8 @@ export interface TaskSpec {
   Placement?: Placement;
   /** Bumped by `service update --force` to replace every task without another change. */
   ForceUpdate?: number;
+  /** Recorded and shown; tasks run on each node's default bridge (docs/compatibility.md). */
+  Networks?: NetworkAttachmentConfig[];
 }
 
 export interface ServiceMode {

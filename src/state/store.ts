@@ -17,8 +17,16 @@ import type { StateMachine } from '../raft/driver.js';
 import { checkVersion, compare, deepFreeze, refuse } from './apply-rules.js';
 import { decodeCommand, decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './codec.js';
 import type { Command, CommandRefusal, CommandResult, NodeStatusUpdate } from './commands.js';
+import {
+  type ObjectEvent as StoredObjectEvent,
+  type ObjectKind,
+  type ObjectOfKind,
+  ObjectTables,
+  type StoredObject,
+} from './object-tables.js';
+import type { Config, Network, Secret } from './object-types.js';
 import { type ServiceEvent, ServiceTables, type TaskEvent } from './service-tables.js';
-import type { Service, Task } from './service-types.js';
+import type { Service, ServiceSpec, Task } from './service-types.js';
 import type { Cluster, Node } from './types.js';
 import { EventQueue } from './watch.js';
 
@@ -34,6 +42,7 @@ export type StoreEvent =
   | ObjectEvent<'node', Node>
   | ServiceEvent
   | TaskEvent
+  | StoredObjectEvent
   /** The store was replaced from a snapshot; this is everything it now holds. */
   | {
       kind: 'restore';
@@ -46,7 +55,13 @@ export type StoreEvent =
 export type StoreListener = (event: StoreEvent) => void;
 
 /** What a successful command returns as `object`. */
-export type AppliedObject = Cluster | Node | readonly Node[] | Service | readonly Task[];
+export type AppliedObject =
+  | Cluster
+  | Node
+  | readonly Node[]
+  | Service
+  | readonly Task[]
+  | StoredObject;
 
 export interface StoreView {
   cluster: Cluster | undefined;
@@ -86,6 +101,7 @@ export class ClusterStore implements StateMachine {
   /** Tombstones: a removed node id can never be created again. */
   private removed = new Set<string>();
   private readonly services = new ServiceTables();
+  private readonly objects = new ObjectTables();
   private readonly listeners = new Set<StoreListener>();
   private readonly maxQueuedEvents: number;
   private readonly onListenerError: (error: unknown) => void;
@@ -127,6 +143,28 @@ export class ClusterStore implements StateMachine {
 
   getTask(id: string): Task | undefined {
     return this.services.getTask(id);
+  }
+
+  getSecret(id: string): Secret | undefined {
+    return this.objects.secrets.get(id);
+  }
+
+  getConfig(id: string): Config | undefined {
+    return this.objects.configs.get(id);
+  }
+
+  getNetwork(id: string): Network | undefined {
+    return this.objects.networks.get(id);
+  }
+
+  /** A secret, config or network by name. */
+  getObjectByName<K extends ObjectKind>(kind: K, name: string): ObjectOfKind[K] | undefined {
+    return this.objects.table(kind).getByName(name);
+  }
+
+  /** Sorted by ID. */
+  listObjects<K extends ObjectKind>(kind: K): ObjectOfKind[K][] {
+    return this.objects.table(kind).list();
   }
 
   /** Every task, in no particular order. */
@@ -185,6 +223,7 @@ export class ClusterStore implements StateMachine {
       nodes: this.listNodes(),
       removed: [...this.removed].sort(compare),
       ...this.services.contents(),
+      ...this.objects.contents(),
     });
   }
 
@@ -195,6 +234,7 @@ export class ClusterStore implements StateMachine {
     this.nodes = new Map(contents.nodes.map((node) => [node.ID, deepFreeze(node)]));
     this.removed = new Set(contents.removed);
     this.services.load(contents.services, contents.tasks);
+    this.objects.load(contents);
     this.emit({
       kind: 'restore',
       cluster: this.cluster,
@@ -352,10 +392,13 @@ export class ClusterStore implements StateMachine {
     let outcome: { ok: true; object: AppliedObject } | CommandRefusal;
     switch (command.type) {
       case 'service.create':
-        outcome = tables.createService(command.service, index, emit);
+        outcome =
+          this.missingReference(command.service.Spec) ??
+          tables.createService(command.service, index, emit);
         break;
       case 'service.update':
-        outcome = tables.updateService(command, index, emit);
+        outcome =
+          this.missingReference(command.spec) ?? tables.updateService(command, index, emit);
         break;
       case 'service.setUpdateStatus':
         outcome = tables.setUpdateStatus(command, index, emit);
@@ -366,10 +409,59 @@ export class ClusterStore implements StateMachine {
       case 'tasks.write':
         outcome = { ok: true, object: tables.writeTasks(command.ops, command.at, index, emit) };
         break;
+      case 'secret.create':
+        outcome = this.objects.secrets.create(command.secret, index, emit);
+        break;
+      case 'config.create':
+        outcome = this.objects.configs.create(command.config, index, emit);
+        break;
+      case 'network.create':
+        outcome = this.objects.networks.create(command.network, index, emit);
+        break;
+      case 'object.updateLabels': {
+        const { kind, id, version, labels, at } = command;
+        outcome = this.objects.table(kind).updateLabels(id, version, labels, at, index, emit);
+        break;
+      }
+      case 'object.remove':
+        outcome =
+          this.objectInUse(command.kind, command.id) ??
+          this.objects.table(command.kind).remove(command.id, index, emit);
+        break;
       default:
         return refuse('invalid_argument', `unknown command ${command.type}`);
     }
     return outcome.ok ? { ok: true, index, object: outcome.object } : outcome;
+  }
+
+  /** A refusal when a spec uses a secret or config that does not exist (any more). */
+  private missingReference(spec: ServiceSpec): CommandRefusal | undefined {
+    const container = spec.TaskTemplate.ContainerSpec;
+    for (const ref of container.Secrets ?? []) {
+      if (!this.objects.secrets.get(ref.SecretID)) {
+        return refuse('invalid_argument', `secret not found: ${ref.SecretName}`);
+      }
+    }
+    for (const ref of container.Configs ?? []) {
+      if (!this.objects.configs.get(ref.ConfigID)) {
+        return refuse('invalid_argument', `config not found: ${ref.ConfigName}`);
+      }
+    }
+    return undefined;
+  }
+
+  /** A refusal naming the services that use the object, as Docker words it. */
+  private objectInUse(kind: ObjectKind, id: string): CommandRefusal | undefined {
+    const object = this.objects.table(kind).get(id);
+    if (!object) return undefined;
+    const users = this.listServices().filter((service) => usesObject(service.Spec, kind, object));
+    if (users.length === 0) return undefined;
+    const names = users.map((service) => service.Spec.Name).join(', ');
+    const noun = users.length === 1 ? 'service' : 'services';
+    return refuse(
+      'invalid_argument',
+      `${kind} '${object.Spec.Name}' is in use by the following ${noun}: ${names}`,
+    );
   }
 
   /**
@@ -411,5 +503,19 @@ export class ClusterStore implements StateMachine {
     this.nodes.set(node.ID, node);
     events.push({ kind: 'node', action: 'update', object: node, previous, index });
     return node;
+  }
+}
+
+function usesObject(spec: ServiceSpec, kind: ObjectKind, object: StoredObject): boolean {
+  const template = spec.TaskTemplate;
+  switch (kind) {
+    case 'secret':
+      return (template.ContainerSpec.Secrets ?? []).some((ref) => ref.SecretID === object.ID);
+    case 'config':
+      return (template.ContainerSpec.Configs ?? []).some((ref) => ref.ConfigID === object.ID);
+    case 'network':
+      return (template.Networks ?? []).some(
+        (net) => net.Target === object.ID || net.Target === object.Spec.Name,
+      );
   }
 }

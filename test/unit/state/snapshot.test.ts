@@ -100,7 +100,7 @@ describe('snapshot and restore', () => {
   it.each([
     ['not msgpack', new Uint8Array([0x81])],
     ['not an object', encode([1, 2, 3])],
-    ['an unknown format', encode({ format: 3, cluster: null, nodes: [], removed: [] })],
+    ['an unknown format', encode({ format: 99, cluster: null, nodes: [], removed: [] })],
     ['a broken node', encode({ format: 1, cluster: null, nodes: [{ ID: 'n1' }], removed: [] })],
     [
       'a node twice',
