@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { arch, cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
+import { API_VERSION, dockerCluster, MIN_API_VERSION } from '../api/docker-compat.js';
 import { NotInSwarmError, NotManagerError } from '../api/errors.js';
 import { Router } from '../api/router.js';
 import { type AgentControl, controlRoutes } from '../api/routes.js';
@@ -42,7 +43,7 @@ import { ClusterNode, p2pAddrs } from './cluster-node.js';
 import { describeNode } from './description.js';
 import { runOnLeader, serveForwardedRequests } from './forwarding.js';
 import { renderMetrics } from './metrics.js';
-import { type LogOptions, serviceLogs } from './service-logs.js';
+import { type LogOptions, type ServiceLogEntry, serviceLogs } from './service-logs.js';
 import {
   LEAVING_FILE,
   readSwarmState,
@@ -134,30 +135,62 @@ export class Agent implements AgentControl {
   // ---- AgentControl ------------------------------------------------------------------
 
   version() {
-    return {
-      Platform: { Name: 'swarmts' },
-      Components: [{ Name: 'swarmts agent', Version: SWARMTS_VERSION }],
-      Version: SWARMTS_VERSION,
-      ApiVersion: '1.41',
-      MinAPIVersion: '1.24',
-      Os: platform(),
-      Arch: arch() === 'x64' ? 'amd64' : arch(),
+    const os = platform();
+    const machine = arch() === 'x64' ? 'amd64' : arch();
+    const details = {
+      ApiVersion: API_VERSION,
+      MinAPIVersion: MIN_API_VERSION,
+      GitCommit: '',
+      GoVersion: `node ${process.version}`,
+      Os: os,
+      Arch: machine,
       KernelVersion: release(),
+      Experimental: 'false',
+      BuildTime: '',
     };
+    return {
+      Platform: { Name: `swarmts ${SWARMTS_VERSION}` },
+      Components: [{ Name: 'Engine', Version: SWARMTS_VERSION, Details: details }],
+      Version: SWARMTS_VERSION,
+      ...details,
+      Experimental: false,
+    };
+  }
+
+  swarmStatus(): string {
+    if (!this.state) return 'inactive';
+    return this.node?.manager ? 'active/manager' : 'active/worker';
   }
 
   async info() {
     const manager = this.node?.manager;
     const store = manager?.store;
     const nodes = store?.listNodes() ?? [];
+    const cluster = store?.getCluster();
+    const services = store?.listServices() ?? [];
     return {
       ID: this.identity.nodeId,
       Name: this.description?.Hostname,
       ServerVersion: SWARMTS_VERSION,
-      OperatingSystem: platform(),
+      OperatingSystem: `swarmts ${SWARMTS_VERSION} on ${platform()}`,
+      OSType: 'linux',
+      OSVersion: '',
+      KernelVersion: release(),
       Architecture: this.description?.Platform.Architecture ?? arch(),
       NCPU: cpus().length,
       MemTotal: totalmem(),
+      Containers: 0,
+      Images: 0,
+      Driver: '',
+      LoggingDriver: '',
+      CgroupDriver: '',
+      DockerRootDir: this.options.dataDir,
+      Plugins: { Volume: [], Network: ['overlay'], Authorization: null, Log: [] },
+      Labels: [],
+      ExperimentalBuild: false,
+      Runtimes: {},
+      SecurityOptions: [],
+      Warnings: [],
       Swarm: {
         NodeID: this.state ? this.identity.nodeId : '',
         NodeAddr: this.state?.advertiseAddr ?? '',
@@ -172,10 +205,9 @@ export class Agent implements AgentControl {
           ? {
               Nodes: nodes.length,
               Managers: nodes.filter((n) => n.Role === 'manager').length,
-              Cluster: store?.getCluster()
-                ? { ID: store.getCluster()?.ID, Version: store.getCluster()?.Version }
-                : undefined,
+              ...(cluster ? { Cluster: dockerCluster(cluster) } : {}),
               RaftLeader: manager.consensus.status().leader,
+              Services: services.length,
             }
           : {}),
       },
@@ -280,7 +312,10 @@ export class Agent implements AgentControl {
     return renderMetrics(this.node?.mesh.counters() ?? {});
   }
 
-  serviceLogs(ref: string, options: LogOptions): (signal: AbortSignal) => AsyncIterable<string> {
+  serviceLogs(
+    ref: string,
+    options: LogOptions,
+  ): (signal: AbortSignal) => AsyncIterable<ServiceLogEntry> {
     const services = this.controlApi().services;
     const node = this.node;
     const manager = node?.manager;

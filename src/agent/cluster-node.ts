@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import { meshTable } from '../manager/endpoints.js';
 import { managerAddresses } from '../manager/join.js';
 import type { Manager } from '../manager/manager.js';
+import { filesForTasks } from '../manager/task-files.js';
 import type { ManagerAddress, SessionHello, SessionNode } from '../manager/wire.js';
 import { HeartbeatPublisher, listenForHeartbeats } from '../p2p/heartbeat.js';
 import type { Host } from '../p2p/host.js';
@@ -98,8 +99,8 @@ export class ClusterNode {
       onManagers: (managers) => this.setManagers(managers),
       onRemoved: () => setImmediate(() => options.onRemoved()),
       leadsItself: () => this.manager?.consensus.isLeader() ?? false,
-      onAssignments: (tasks) => {
-        if (!this.localFeed) this.executor?.setAssignments(tasks);
+      onAssignments: (tasks, files) => {
+        if (!this.localFeed) this.executor?.setAssignments(tasks, files);
       },
       onSession: () => this.report(this.executor?.statuses() ?? []),
       onMesh: (table) => {
@@ -122,6 +123,8 @@ export class ClusterNode {
         report: (reports) => this.report(reports),
         now: () => new Date(),
         drainMs: 500,
+        // Secrets and configs of the running tasks, bind-mounted read-only into them.
+        filesDir: join(options.dataDir, 'task-files'),
         logger: this.log,
       });
     }
@@ -319,7 +322,10 @@ export class ClusterNode {
           { tasks: tasks.length, current: this.localFeed === feed },
           'local assignments',
         );
-        if (this.localFeed === feed) this.executor?.setAssignments(tasks);
+        if (this.localFeed === feed) {
+          const files = filesForTasks(tasks, manager.store, manager.seal);
+          this.executor?.setAssignments(tasks, new Map(files.map((f) => [f.key, f.data])));
+        }
       });
     };
     feed.unwatch = manager.store.watch((event) => {

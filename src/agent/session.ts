@@ -32,7 +32,7 @@ export interface SessionClientOptions {
   onManagers: (managers: ManagerAddress[]) => void;
   onRemoved: () => void;
   /** The node's tasks, complete, each time they change (only after the first full set). */
-  onAssignments?: (tasks: Task[]) => void;
+  onAssignments?: (tasks: Task[], files: ReadonlyMap<string, Uint8Array>) => void;
   /** The routing mesh's table, whenever the leader sends one. */
   onMesh?: (table: MeshTable) => void;
   /** A session started: a good moment to report every task's status again. */
@@ -54,6 +54,8 @@ export class SessionClient {
   connectedTo: string | undefined;
   /** The assignments as the leader last said; undefined until a first full set arrives. */
   private assigned: Map<string, Task> | undefined;
+  /** Secret and config data of the assigned tasks, by `secret/<id>` or `config/<id>`. */
+  private files = new Map<string, Uint8Array>();
 
   constructor(private readonly options: SessionClientOptions) {
     this.log = options.logger.child({ component: 'session' });
@@ -99,14 +101,20 @@ export class SessionClient {
     return true;
   }
 
-  private onAssignments(message: { full: boolean; tasks: Task[]; removed: string[] }): void {
-    if (message.full) this.assigned = new Map();
+  private onAssignments(message: AssignmentsMessage): void {
+    if (message.full) {
+      this.assigned = new Map();
+      this.files = new Map();
+    }
     // Changes before the first full set are history the full set supersedes.
     const assigned = this.assigned;
     if (!assigned) return;
     for (const id of message.removed) assigned.delete(id);
     for (const task of message.tasks) assigned.set(task.ID, task);
-    this.options.onAssignments?.([...assigned.values()]);
+    for (const file of message.files) this.files.set(file.key, file.data);
+    const tasks = [...assigned.values()];
+    this.files = keepUsedFiles(this.files, tasks);
+    this.options.onAssignments?.(tasks, this.files);
   }
 
   private candidates(): ManagerAddress[] {
@@ -176,7 +184,7 @@ export class SessionClient {
             this.options.onMesh?.(message.table);
             break;
           case 'assignments':
-            this.onAssignments(message as { full: boolean; tasks: Task[]; removed: string[] });
+            this.onAssignments(message as AssignmentsMessage);
             break;
           case 'node':
             this.options.onNode(message.node);
@@ -212,4 +220,25 @@ export class SessionClient {
       };
     });
   }
+}
+
+interface AssignmentsMessage {
+  full: boolean;
+  tasks: Task[];
+  removed: string[];
+  files: Array<{ key: string; data: Uint8Array }>;
+}
+
+/** Data no assigned task refers to any more is forgotten at once. */
+function keepUsedFiles(
+  files: Map<string, Uint8Array>,
+  tasks: readonly Task[],
+): Map<string, Uint8Array> {
+  const used = new Set<string>();
+  for (const task of tasks) {
+    const container = task.Spec.ContainerSpec;
+    for (const ref of container.Secrets ?? []) used.add(`secret/${ref.SecretID}`);
+    for (const ref of container.Configs ?? []) used.add(`config/${ref.ConfigID}`);
+  }
+  return new Map([...files].filter(([key]) => used.has(key)));
 }

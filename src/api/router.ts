@@ -64,13 +64,6 @@ export class Router {
   }
 }
 
-export function notFoundRoute(request: ApiRequest): ApiResponse {
-  return {
-    status: 404,
-    body: { message: `page not found: no route for ${request.method} ${request.path}` },
-  };
-}
-
 /** A malformed %-escape is the client's mistake (400), not ours. */
 function safeDecode(text: string): string {
   try {

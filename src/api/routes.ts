@@ -3,9 +3,16 @@
  * handler validates its input and calls the agent or the manager's ControlApi; errors become
  * Docker-style `{"message": ...}` bodies with the status of their code.
  */
-import type { LogOptions } from '../agent/service-logs.js';
+import {
+  dockerLogFrame,
+  type LogOptions,
+  type ServiceLogEntry,
+  textLogLine,
+} from '../agent/service-logs.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ControlApi } from '../manager/controlapi.js';
+import { dockerCluster } from './docker-compat.js';
+import { objectRoutes } from './object-routes.js';
 import type { Route } from './router.js';
 import {
   booleanParam,
@@ -24,6 +31,8 @@ import { serviceRoutes } from './service-routes.js';
 /** What the routes need of the agent. */
 export interface AgentControl {
   version(): unknown;
+  /** Docker's swarm status: inactive, active/worker or active/manager. */
+  swarmStatus(): string;
   info(): Promise<unknown>;
   /** Resolves with the new node's ID. */
   init(request: SwarmInitBody): Promise<string>;
@@ -34,7 +43,10 @@ export interface AgentControl {
   /** This agent's metrics in Prometheus' text format (the routing mesh's counters). */
   metrics(): string;
   /** The log lines of a service's tasks, from every node that runs them. */
-  serviceLogs(ref: string, options: LogOptions): (signal: AbortSignal) => AsyncIterable<string>;
+  serviceLogs(
+    ref: string,
+    options: LogOptions,
+  ): (signal: AbortSignal) => AsyncIterable<ServiceLogEntry>;
 }
 
 const NODE_FILTERS = ['id', 'label', 'node.label', 'membership', 'name', 'role'] as const;
@@ -42,8 +54,16 @@ const NODE_FILTERS = ['id', 'label', 'node.label', 'membership', 'name', 'role']
 export function controlRoutes(agent: AgentControl): Route[] {
   const ok = (body?: unknown) => ({ status: 200, body });
   return [
-    { method: 'GET', pattern: '/_ping', handler: () => ({ status: 200, body: 'OK', text: true }) },
-    { method: 'HEAD', pattern: '/_ping', handler: () => ({ status: 200 }) },
+    {
+      method: 'GET',
+      pattern: '/_ping',
+      handler: () => ({ status: 200, body: 'OK', text: true, headers: pingHeaders(agent) }),
+    },
+    {
+      method: 'HEAD',
+      pattern: '/_ping',
+      handler: () => ({ status: 200, headers: pingHeaders(agent) }),
+    },
     { method: 'GET', pattern: '/version', handler: () => ok(agent.version()) },
     { method: 'GET', pattern: '/info', handler: async () => ok(await agent.info()) },
     {
@@ -134,19 +154,40 @@ export function controlRoutes(agent: AgentControl): Route[] {
       },
     },
     ...serviceRoutes(() => agent.controlApi().services),
+    ...objectRoutes(() => agent.controlApi().objects),
     {
       method: 'GET',
       pattern: '/services/:id/logs',
-      handler: (req, params) => ({
-        status: 200,
-        stream: agent.serviceLogs(params.id ?? '', {
+      handler: (req, params) => {
+        const timestamps = booleanParam(req.query, 'timestamps');
+        const entries = agent.serviceLogs(params.id ?? '', {
           follow: booleanParam(req.query, 'follow'),
-          timestamps: booleanParam(req.query, 'timestamps'),
+          timestamps,
           tail: tailParam(req.query.get('tail')),
-        }),
-      }),
+        });
+        // Docker's clients ask for stdout/stderr and read its multiplexed stream.
+        if (req.query.has('stdout') || req.query.has('stderr')) {
+          const details = booleanParam(req.query, 'details');
+          return {
+            status: 200,
+            contentType: 'application/vnd.docker.multiplexed-stream',
+            stream: (signal: AbortSignal) =>
+              mapStream(entries(signal), (e) => dockerLogFrame(e, { details, timestamps })),
+          };
+        }
+        return { status: 200, stream: (signal) => mapStream(entries(signal), textLogLine) };
+      },
     },
   ];
+}
+
+async function* mapStream<T, U>(source: AsyncIterable<T>, map: (item: T) => U): AsyncGenerator<U> {
+  for await (const item of source) yield map(item);
+}
+
+/** Docker's clients learn from /_ping whether swarm commands apply here. */
+function pingHeaders(agent: AgentControl): Record<string, string> {
+  return { swarm: agent.swarmStatus(), 'cache-control': 'no-cache, no-store, must-revalidate' };
 }
 
 /** Docker's ?tail=N|all (absent: all). */
@@ -163,5 +204,5 @@ function tailParam(text: string | null): number | 'all' {
 /** GET /swarm: Docker's Swarm object. */
 function swarmBody(api: ControlApi) {
   const cluster = api.cluster();
-  return { ...cluster, RootRotationInProgress: false, DataPathPort: 0, SubnetSize: 24 };
+  return { ...dockerCluster(cluster), JoinTokens: cluster.JoinTokens };
 }

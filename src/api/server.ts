@@ -10,11 +10,13 @@ import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { oneLineMessage, SwarmtsError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { commonHeaders, stripNulls, unknownRoute } from './docker-compat.js';
 import { errorResponse } from './errors.js';
-import { notFoundRoute, type Router } from './router.js';
+import type { Router } from './router.js';
 import type { ApiRequest, ApiResponse } from './types.js';
 
-const MAX_BODY_BYTES = 1024 * 1024;
+/** A 1,000 KB config, base64-encoded, with room for its spec. */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
 export interface ApiServerOptions {
   socketPath: string;
@@ -61,7 +63,7 @@ export class ApiServer {
   /** Runs one request as this node would: locally, or forwarded to the leader for writes. */
   async handle(request: ApiRequest, options: { forwarded?: boolean } = {}): Promise<ApiResponse> {
     const match = this.options.router.match(request.method, request.path);
-    if (!match) return notFoundRoute(request);
+    if (!match) return unknownRoute(request);
     if (options.forwarded && !match.route.write) {
       // Another manager may only hand us cluster writes, never this agent's own business.
       return {
@@ -120,7 +122,7 @@ async function parseRequest(req: IncomingMessage): Promise<ApiRequest> {
   let body: unknown;
   if (text !== '') {
     try {
-      body = JSON.parse(text);
+      body = stripNulls(JSON.parse(text));
     } catch (error) {
       throw new SwarmtsError(
         'invalid_argument',
@@ -132,8 +134,11 @@ async function parseRequest(req: IncomingMessage): Promise<ApiRequest> {
 }
 
 function send(res: ServerResponse, response: ApiResponse): void {
+  for (const [name, value] of Object.entries({ ...commonHeaders(), ...response.headers })) {
+    res.setHeader(name, value);
+  }
   if (response.stream) {
-    void sendStream(res, response.stream);
+    void sendStream(res, response.stream, response.contentType);
     return;
   }
   if (response.text && typeof response.body === 'string') {
@@ -153,11 +158,12 @@ function send(res: ServerResponse, response: ApiResponse): void {
 /** Writes a text stream as it comes, chunked; stops producing when the client goes away. */
 async function sendStream(
   res: ServerResponse,
-  stream: (signal: AbortSignal) => AsyncIterable<string>,
+  stream: (signal: AbortSignal) => AsyncIterable<string | Uint8Array>,
+  contentType = 'text/plain; charset=utf-8',
 ): Promise<void> {
   const controller = new AbortController();
   res.on('close', () => controller.abort());
-  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+  res.writeHead(200, { 'content-type': contentType });
   try {
     for await (const chunk of stream(controller.signal)) {
       if (!res.write(chunk)) {

@@ -8,7 +8,15 @@ import type { Route } from './router.js';
 import { booleanParam, filtersParam, parseBody, versionParam } from './schemas.js';
 
 const SERVICE_FILTERS = ['id', 'name', 'label', 'mode'] as const;
-const TASK_FILTERS = ['id', 'name', 'service', 'node', 'label', 'desired-state'] as const;
+const TASK_FILTERS = [
+  'id',
+  'name',
+  'service',
+  'node',
+  'label',
+  'desired-state',
+  '_up-to-date',
+] as const;
 
 export function serviceRoutes(services: () => ServiceApi): Route[] {
   const ok = (body?: unknown) => ({ status: 200, body });

@@ -13,6 +13,10 @@ export interface ApiResponse {
   /** JSON-encoded unless it is a string and `text` is set (/_ping answers plain text). */
   body?: unknown;
   text?: boolean;
-  /** A plain-text stream (logs): written as it comes; the signal fires when the client leaves. */
-  stream?: (signal: AbortSignal) => AsyncIterable<string>;
+  /** A stream (logs): written as it comes; the signal fires when the client leaves. */
+  stream?: (signal: AbortSignal) => AsyncIterable<string | Uint8Array>;
+  /** Extra headers (Docker's /_ping says the swarm status in one). */
+  headers?: Record<string, string>;
+  /** The stream's content type; plain text by default. */
+  contentType?: string;
 }

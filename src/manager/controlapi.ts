@@ -25,6 +25,8 @@ import type {
 } from '../state/index.js';
 import type { Consensus } from './consensus.js';
 import { anyValue, labelMatches } from './filters.js';
+import { ObjectApi } from './objectapi.js';
+import type { SecretSeal } from './secret-seal.js';
 import { ServiceApi } from './serviceapi.js';
 
 export interface ControlApiDeps {
@@ -32,6 +34,7 @@ export interface ControlApiDeps {
   consensus: Consensus;
   now: () => Date;
   randomBytes: RandomBytes;
+  seal: SecretSeal;
 }
 
 export interface NodeFilters {
@@ -47,9 +50,12 @@ export class ControlApi {
   private queue: Promise<unknown> = Promise.resolve();
   /** `/services` and `/tasks`. */
   readonly services: ServiceApi;
+  /** `/secrets`, `/configs` and `/networks`. */
+  readonly objects: ObjectApi;
 
   constructor(private readonly deps: ControlApiDeps) {
     this.services = new ServiceApi(deps);
+    this.objects = new ObjectApi(deps);
   }
 
   private oneAtATime<T>(work: () => Promise<T>): Promise<T> {

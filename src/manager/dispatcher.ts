@@ -15,7 +15,9 @@ import type { ClusterStore, Node, StoreEvent, Task } from '../state/index.js';
 import type { Consensus } from './consensus.js';
 import { meshTable } from './endpoints.js';
 import { checkAddresses, managerAddresses } from './join.js';
+import type { SecretSeal } from './secret-seal.js';
 import type { StatusReport } from './status-batcher.js';
+import { filesForTasks, type TaskFile } from './task-files.js';
 import {
   type ManagerAddress,
   type SessionHello,
@@ -30,7 +32,7 @@ type Outbound =
   | Exclude<SessionMessage, { t: 'welcome' } | { t: 'node' } | { t: 'assignments' }>
   | { t: 'welcome'; managers: ManagerAddress[]; node: Node }
   | { t: 'node'; node: Node }
-  | { t: 'assignments'; full: boolean; tasks: Task[]; removed: string[] }
+  | { t: 'assignments'; full: boolean; tasks: Task[]; removed: string[]; files: TaskFile[] }
   | { t: 'mesh'; table: MeshTable };
 
 export interface DispatcherDeps {
@@ -39,6 +41,8 @@ export interface DispatcherDeps {
   consensus: Consensus;
   now: () => Date;
   logger: Logger;
+  /** Unseals the secrets a node's tasks use. */
+  seal: SecretSeal;
   /** Task status an agent reported (the leader batches it into Raft). */
   onStatus?: (nodeId: string, reports: StatusReport[]) => void;
 }
@@ -58,6 +62,10 @@ export class Dispatcher {
   private meshScheduled = false;
   private unwatch: (() => void) | undefined;
   private lastManagers = '';
+
+  get seal(): SecretSeal {
+    return this.deps.seal;
+  }
   private readonly log: Logger;
 
   constructor(private readonly deps: DispatcherDeps) {
@@ -116,12 +124,7 @@ export class Dispatcher {
         managers: managerAddresses(this.deps.store.listNodes()),
         node,
       });
-      const full = this.send(channel, {
-        t: 'assignments',
-        full: true,
-        tasks: this.deps.store.tasksOfNode(id),
-        removed: [],
-      });
+      const full = this.send(channel, this.fullSet(id));
       const mesh = this.send(channel, { t: 'mesh', table: meshTable(this.deps.store) });
       await Promise.all([welcome, full, mesh]);
       for await (const raw of channel.receive()) {
@@ -177,12 +180,7 @@ export class Dispatcher {
       // Everything may have changed: every session gets its full set again.
       for (const [id, channel] of this.sessions) {
         this.changes.delete(id);
-        void this.send(channel, {
-          t: 'assignments',
-          full: true,
-          tasks: this.deps.store.tasksOfNode(id),
-          removed: [],
-        });
+        void this.send(channel, this.fullSet(id));
       }
     }
     if (event.kind === 'node') {
@@ -243,15 +241,29 @@ export class Dispatcher {
       for (const [nodeId, { tasks, removed: gone }] of this.changes) {
         const channel = this.sessions.get(nodeId);
         if (!channel) continue;
+        const changed = [...tasks.values()];
         void this.send(channel, {
           t: 'assignments',
           full: false,
-          tasks: [...tasks.values()],
+          tasks: changed,
           removed: [...gone],
+          files: filesForTasks(changed, this.deps.store, this.deps.seal),
         });
       }
       this.changes.clear();
     });
+  }
+
+  /** Every task of the node, with the secret and config data they use. */
+  private fullSet(nodeId: string): Outbound {
+    const tasks = this.deps.store.tasksOfNode(nodeId);
+    return {
+      t: 'assignments',
+      full: true,
+      tasks,
+      removed: [],
+      files: filesForTasks(tasks, this.deps.store, this.deps.seal),
+    };
   }
 
   private leaderAddress(): { id: string; addrs: string[] } | null {

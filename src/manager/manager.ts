@@ -26,6 +26,7 @@ import { HealthService } from './health/service.js';
 import { joinHandler } from './join.js';
 import { Orchestrator } from './orchestrator/orchestrator.js';
 import { RoleManager } from './roles.js';
+import { SecretSeal } from './secret-seal.js';
 import { newObjectId } from './serviceapi.js';
 import { StatusBatcher } from './status-batcher.js';
 import type { ManagerAddress } from './wire.js';
@@ -55,6 +56,8 @@ export class Manager {
   readonly store: ClusterStore;
   readonly consensus: Consensus;
   readonly controlApi: ControlApi;
+  /** Seals secrets for the store, unseals them for the nodes that run their tasks. */
+  readonly seal: SecretSeal;
   private readonly known = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private unwatch: (() => void) | undefined;
@@ -78,11 +81,13 @@ export class Manager {
   ) {
     this.store = store;
     this.consensus = raftConsensus(driver);
+    this.seal = dispatcher.seal;
     this.controlApi = new ControlApi({
       store,
       consensus: this.consensus,
       now: () => new Date(),
       randomBytes,
+      seal: this.seal,
     });
   }
 
@@ -143,11 +148,13 @@ export class Manager {
     };
     const now = () => new Date();
     const statusBatcher = new StatusBatcher({ consensus, now, logger: log });
+    const seal = new SecretSeal(options.networkKey, randomBytes);
     const dispatcher = new Dispatcher({
       host: options.host,
       store,
       consensus,
       now,
+      seal,
       logger: options.logger,
       onStatus: (nodeId, reports) => statusBatcher.add(nodeId, reports),
     });

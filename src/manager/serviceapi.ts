@@ -44,15 +44,17 @@ export interface TaskFilters {
   node?: string[];
   label?: string[];
   'desired-state'?: string[];
+  '_up-to-date'?: string[];
 }
 
 export class ServiceApi {
   constructor(private readonly deps: ServiceApiDeps) {}
 
   async create(input: ServiceSpecInput): Promise<{ ID: string; Warnings?: string[] }> {
-    const spec = completeSpec({ ...input, Name: input.Name || this.freeName() });
+    const completed = completeSpec({ ...input, Name: input.Name || this.freeName() });
     await this.deps.consensus.readBarrier();
     const store = this.deps.store;
+    const spec = resolveReferences(completed, store);
     if (store.getServiceByName(spec.Name)) {
       throw new SwarmtsError('conflict', `service ${spec.Name} already exists`);
     }
@@ -92,7 +94,10 @@ export class ServiceApi {
     } else {
       if (!input)
         throw new InvalidArgumentError('invalid request body: a service spec is required');
-      spec = completeSpec({ ...input, Name: input.Name ?? service.Spec.Name });
+      spec = resolveReferences(
+        completeSpec({ ...input, Name: input.Name ?? service.Spec.Name }),
+        this.deps.store,
+      );
     }
     if (spec.Name !== service.Spec.Name) {
       throw new InvalidArgumentError('renaming services is not supported');
@@ -188,7 +193,7 @@ export class ServiceApi {
       : [...store.allTasks()];
     return source
       .filter((t) => !nodeIds || nodeIds.has(t.NodeID))
-      .filter((t) => matchesTask(t, filters))
+      .filter((t) => matchesTask(t, filters, store.getService(t.ServiceID)))
       .sort((a, b) => (a.ID < b.ID ? -1 : a.ID > b.ID ? 1 : 0));
   }
 
@@ -287,6 +292,55 @@ const NOUNS = [
   'vale',
 ];
 
+/**
+ * Secrets, configs and networks named by a spec, resolved to ids as Docker resolves them (an id
+ * that exists wins, else the name); an unknown one or two files at one target is an error.
+ */
+export function resolveReferences(spec: ServiceSpec, store: ClusterStore): ServiceSpec {
+  const container = spec.TaskTemplate.ContainerSpec;
+  const find = (kind: 'secret' | 'config', id: string, name: string) => {
+    const object =
+      store.listObjects(kind).find((o) => o.ID === id) ?? store.getObjectByName(kind, name);
+    if (!object) throw new InvalidArgumentError(`${kind} not found: ${name || id}`);
+    return object;
+  };
+  const targets = new Set<string>();
+  const once = (kind: string, target: string) => {
+    if (targets.has(`${kind}:${target}`)) {
+      throw new InvalidArgumentError(`duplicate ${kind} target for ${target} not allowed`);
+    }
+    targets.add(`${kind}:${target}`);
+  };
+  const Secrets = container.Secrets?.map((ref) => {
+    once('secret', ref.File.Name);
+    const secret = find('secret', ref.SecretID, ref.SecretName);
+    return { ...ref, SecretID: secret.ID, SecretName: secret.Spec.Name };
+  });
+  const Configs = container.Configs?.map((ref) => {
+    once('config', ref.File.Name);
+    const config = find('config', ref.ConfigID, ref.ConfigName);
+    return { ...ref, ConfigID: config.ID, ConfigName: config.Spec.Name };
+  });
+  const Networks = spec.TaskTemplate.Networks?.map((attachment) => {
+    const network =
+      store.getNetwork(attachment.Target) ?? store.getObjectByName('network', attachment.Target);
+    if (!network) throw new InvalidArgumentError(`network ${attachment.Target} not found`);
+    return { ...attachment, Target: network.ID };
+  });
+  return {
+    ...spec,
+    TaskTemplate: {
+      ...spec.TaskTemplate,
+      ContainerSpec: {
+        ...container,
+        ...(Secrets ? { Secrets } : {}),
+        ...(Configs ? { Configs } : {}),
+      },
+      ...(Networks ? { Networks } : {}),
+    },
+  };
+}
+
 /** Swarm's defaults filled in, and what the schema cannot check checked. */
 export function completeSpec(input: ServiceSpecInput): ServiceSpec {
   const name = input.Name ?? '';
@@ -349,12 +403,25 @@ function matchesService(service: Service, filters: ServiceFilters): boolean {
   );
 }
 
-function matchesTask(task: Task, filters: TaskFilters): boolean {
+/**
+ * `label` matches the task's labels or its service's, as Docker's does (a stack's tasks are
+ * found by the service label com.docker.stack.namespace). `_up-to-date` (the docker CLI's
+ * progress display) keeps the tasks made from the service's current task spec.
+ */
+function matchesTask(task: Task, filters: TaskFilters, service: Service | undefined): boolean {
   const name = `${task.ServiceAnnotations.Name}.${task.Slot === 0 ? task.NodeID : task.Slot}`;
+  const upToDate = () =>
+    service !== undefined &&
+    stableJson(task.Spec) === stableJson(service.Spec.TaskTemplate) &&
+    (task.JobIteration?.Index ?? 0) === (service.JobStatus?.JobIteration.Index ?? 0);
   return (
     anyValue(filters.id, (v) => task.ID.startsWith(v)) &&
     anyValue(filters.name, (v) => name.startsWith(v)) &&
-    anyValue(filters.label, (v) => labelMatches(task.Labels, v)) &&
+    anyValue(
+      filters.label,
+      (v) => labelMatches(task.Labels, v) || labelMatches(service?.Spec.Labels ?? {}, v),
+    ) &&
+    anyValue(filters['_up-to-date'], (v) => (v === 'true' || v === '1') === upToDate()) &&
     anyValue(
       filters['desired-state'],
       (v) => v === task.DesiredState || (v === 'accepted' && task.DesiredState === 'running'),

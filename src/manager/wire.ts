@@ -117,6 +117,11 @@ export const sessionMessage = z.discriminatedUnion('t', [
     full: z.boolean(),
     tasks: z.array(taskSchema).max(20_000),
     removed: z.array(z.string().max(128)).max(20_000),
+    /** Data of the secrets and configs those tasks use (`secret/<id>`, `config/<id>`). */
+    files: z
+      .array(z.object({ key: z.string().max(160), data: z.instanceof(Uint8Array) }))
+      .max(20_000)
+      .default([]),
   }),
   z.object({ t: z.literal('mesh'), table: meshTableSchema }),
 ]);

@@ -28,7 +28,13 @@ export function compare(a: string, b: string): number {
 
 /** Freezes `value` and everything under it; parts already frozen were frozen deeply. */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+  // Byte arrays (secret and config data) cannot be frozen; nothing writes to them.
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !ArrayBuffer.isView(value) &&
+    !Object.isFrozen(value)
+  ) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);
   }

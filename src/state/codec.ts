@@ -12,6 +12,15 @@ import { InvalidArgumentError } from '../errors.js';
 import { DecodeError, decode, encode } from '../wire/codec.js';
 import type { Command, NewCluster, NewNode, TaskOp } from './commands.js';
 import {
+  configSchema,
+  networkSchema,
+  newConfig,
+  newNetwork,
+  newSecret,
+  secretSchema,
+} from './object-schema.js';
+import type { Config, Network, Secret } from './object-types.js';
+import {
   newService,
   newTask,
   portConfig,
@@ -22,15 +31,6 @@ import {
   taskStatus,
   updateStatusSchema,
 } from './service-schema.js';
-import {
-  configSchema,
-  networkSchema,
-  newConfig,
-  newNetwork,
-  newSecret,
-  secretSchema,
-} from './object-schema.js';
-import type { Config, Network, Secret } from './object-types.js';
 import type { Service, Task } from './service-types.js';
 import type { Cluster, Node } from './types.js';
 

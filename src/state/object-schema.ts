@@ -18,7 +18,10 @@ const bytes = (max: number) =>
 export const objectName = z
   .string()
   .max(64, 'must be at most 64 characters')
-  .regex(OBJECT_NAME, 'must be letters, digits, "-", "_" or ".", starting and ending with a letter or digit');
+  .regex(
+    OBJECT_NAME,
+    'must be letters, digits, "-", "_" or ".", starting and ending with a letter or digit',
+  );
 
 const namedSpec = z.object({ Name: objectName, Labels: labels });
 

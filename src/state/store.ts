@@ -18,11 +18,11 @@ import { checkVersion, compare, deepFreeze, refuse } from './apply-rules.js';
 import { decodeCommand, decodeSnapshot, encodeSnapshot, SNAPSHOT_FORMAT } from './codec.js';
 import type { Command, CommandRefusal, CommandResult, NodeStatusUpdate } from './commands.js';
 import {
-  type ObjectEvent as StoredObjectEvent,
   type ObjectKind,
   type ObjectOfKind,
   ObjectTables,
   type StoredObject,
+  type ObjectEvent as StoredObjectEvent,
 } from './object-tables.js';
 import type { Config, Network, Secret } from './object-types.js';
 import { type ServiceEvent, ServiceTables, type TaskEvent } from './service-tables.js';
@@ -397,8 +397,7 @@ export class ClusterStore implements StateMachine {
           tables.createService(command.service, index, emit);
         break;
       case 'service.update':
-        outcome =
-          this.missingReference(command.spec) ?? tables.updateService(command, index, emit);
+        outcome = this.missingReference(command.spec) ?? tables.updateService(command, index, emit);
         break;
       case 'service.setUpdateStatus':
         outcome = tables.setUpdateStatus(command, index, emit);

@@ -2,7 +2,8 @@
  * The executor: keeps the containers on this node in line with the tasks the leader assigns
  * to it. It only wires parts together: adopt.ts finds what an earlier agent left running,
  * task-runner.ts drives each task, event-watch.ts feeds them the engine's events, and
- * reports.ts batches what changed for the session to send.
+ * reports.ts batches what changed for the session to send; task-files*.ts put tasks' secrets
+ * and configs on disk for their containers to mount.
  *
  * Nothing is removed before the first assignment set arrives: a worker cut off from the
  * managers keeps running what it runs, and the absence of a session is never a reason to act.
@@ -15,11 +16,13 @@ import { findOwnContainers } from './adopt.js';
 import { watchEvents } from './event-watch.js';
 import { TASK_LABEL } from './labels.js';
 import { ReportBatcher } from './reports.js';
+import { listTaskFileDirs, removeTaskFiles, runningAsRoot } from './task-files-store.js';
 import { type RunnerContext, TaskRunner } from './task-runner.js';
-import type { ExecutorOptions, TaskStatusReport } from './types.js';
+import type { ExecutorOptions, TaskFiles, TaskStatusReport } from './types.js';
 
 const DEFAULT_RETRY_MIN_MS = 500;
 const DEFAULT_RETRY_MAX_MS = 10_000;
+const NO_FILES: TaskFiles = new Map();
 
 type Phase = 'new' | 'adopting' | 'running' | 'stopped';
 
@@ -31,7 +34,12 @@ export class Executor {
   private readonly ctx: RunnerContext;
   private phase: Phase = 'new';
   /** Assignments that arrived before adoption finished; applied right after it. */
-  private pending: readonly Task[] | undefined;
+  private pending: { tasks: readonly Task[]; files: TaskFiles } | undefined;
+  /** The secrets' and configs' data of the last assignment set. */
+  private files: TaskFiles = NO_FILES;
+  /** Leftover task file directories are swept once, after the first assignment set. */
+  private swept = false;
+  private sweeping: Promise<void> = Promise.resolve();
   private watching: Promise<void> = Promise.resolve();
   private adoptTimer: NodeJS.Timeout | undefined;
   private adoptFailures = 0;
@@ -52,6 +60,9 @@ export class Executor {
       retryMinMs: options.retryMinMs ?? DEFAULT_RETRY_MIN_MS,
       retryMaxMs: options.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
       drainMs: options.drainMs ?? 0,
+      filesDir: options.filesDir,
+      files: () => this.files,
+      chownFiles: runningAsRoot(),
     };
   }
 
@@ -79,13 +90,17 @@ export class Executor {
     await this.adopt();
   }
 
-  /** The complete set of tasks assigned to this node now: it replaces the previous set. */
-  setAssignments(tasks: readonly Task[]): void {
+  /**
+   * The complete set of tasks assigned to this node now: it replaces the previous set.
+   * `files` holds the data of the secrets and configs these tasks use.
+   */
+  setAssignments(tasks: readonly Task[], files: TaskFiles = NO_FILES): void {
     if (this.phase === 'stopped') return;
     if (this.phase !== 'running') {
-      this.pending = tasks;
+      this.pending = { tasks, files };
       return;
     }
+    this.files = files;
     const assigned = new Set<string>();
     for (const task of tasks) {
       assigned.add(task.ID);
@@ -94,6 +109,10 @@ export class Executor {
     // Includes containers adopted for tasks no one assigns any more: orphans.
     for (const [taskId, runner] of this.runners) {
       if (!assigned.has(taskId)) runner.unassign();
+    }
+    if (!this.swept) {
+      this.swept = true;
+      this.sweeping = this.sweepFiles();
     }
   }
 
@@ -115,6 +134,7 @@ export class Executor {
     clearTimeout(this.adoptTimer);
     for (const runner of this.runners.values()) runner.dispose();
     await this.watching;
+    await this.sweeping;
     await Promise.all([...this.runners.values()].map((runner) => runner.idle()));
     this.reports.close();
   }
@@ -137,7 +157,26 @@ export class Executor {
     this.phase = 'running';
     const pending = this.pending;
     this.pending = undefined;
-    if (pending) this.setAssignments(pending);
+    if (pending) this.setAssignments(pending.tasks, pending.files);
+  }
+
+  /**
+   * Removes the file directories no runner owns: tasks that left while the agent was down.
+   * A runner (assigned, or an orphan container being removed) looks after its own.
+   */
+  private async sweepFiles(): Promise<void> {
+    const { filesDir } = this.options;
+    if (filesDir === undefined) return;
+    try {
+      for (const taskId of await listTaskFileDirs(filesDir)) {
+        if (this.controller.signal.aborted) return;
+        if (this.runners.has(taskId)) continue;
+        await removeTaskFiles(filesDir, taskId);
+        this.log.info({ task: taskId }, 'removed the files of a task no longer assigned');
+      }
+    } catch (error) {
+      this.log.warn({ err: oneLineMessage(error) }, 'cannot clean up task files');
+    }
   }
 
   private runner(taskId: string): TaskRunner {

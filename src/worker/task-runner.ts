@@ -35,7 +35,16 @@ import { isLive } from './adopt.js';
 import { containerSpecFor, stopGraceMs } from './container-spec.js';
 import { NODE_LABEL, TASK_LABEL } from './labels.js';
 import { exitOutcome, portStatus } from './status-mapping.js';
-import type { TaskStatusReport } from './types.js';
+import {
+  problemWith,
+  type TaskFile,
+  TaskFilesError,
+  taskFilesFor,
+  usesFiles,
+  withFileMounts,
+} from './task-files.js';
+import { removeTaskFiles, writeTaskFiles } from './task-files-store.js';
+import type { TaskFiles, TaskStatusReport } from './types.js';
 
 export interface RunnerContext {
   runtime: ContainerRuntime;
@@ -51,6 +60,12 @@ export interface RunnerContext {
   retryMaxMs: number;
   /** Pause before stopping a task the routing mesh sends traffic to (see ExecutorOptions). */
   drainMs: number;
+  /** Where tasks' secret and config files go; undefined: tasks that use them are rejected. */
+  filesDir: string | undefined;
+  /** The secrets' and configs' data of the current assignment set. */
+  files: () => TaskFiles;
+  /** Give files the owner their reference asks for (the agent runs as root). */
+  chownFiles: boolean;
 }
 
 /** What the runner knows of its task's container. */
@@ -81,6 +96,8 @@ export class TaskRunner {
   private removed = false;
   private unhealthy = false;
   private oomKilled = false;
+  /** The container's secret and config files are on disk (written, or checked after adoption). */
+  private filesReady = false;
   private chain: Promise<void> = Promise.resolve();
   private passQueued = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -204,6 +221,10 @@ export class TaskRunner {
       await this.inspect(task, c);
       return true;
     }
+    if (c && !this.filesReady && usesFiles(task)) {
+      await this.restoreFiles(task, c);
+      return true;
+    }
     switch (status.State) {
       case 'new':
       case 'pending':
@@ -254,14 +275,22 @@ export class TaskRunner {
     return false;
   }
 
-  /** Preparing: the image must be on the engine (there may be no registry), then create. */
+  /**
+   * Preparing: the secrets and configs must be here, the image on the engine (there may be
+   * no registry); then the files are written and the container created.
+   */
   private async prepare(task: Task): Promise<void> {
     const { runtime, signal, nodeId } = this.ctx;
+    // The data as it is now: a set that arrives meanwhile does not change what was checked.
+    const data = this.ctx.files();
+    const problem = problemWith(task, this.ctx.filesDir, data);
+    if (problem) throw new TaskFilesError(problem);
     const spec = containerSpecFor(task, nodeId);
     await runtime.ensureImage(spec.image, signal);
+    const files = await this.writeFiles(task, data, false);
     let id: string;
     try {
-      id = await runtime.createContainer(spec, signal);
+      id = await runtime.createContainer(withFileMounts(spec, files), signal);
     } catch (error) {
       // The name is taken by our own container when an earlier create's answer was lost.
       const own = error instanceof ContainerConflictError ? await this.findOwn() : undefined;
@@ -271,6 +300,37 @@ export class TaskRunner {
     }
     this.container = { id, started: false, live: false, observed: true };
     this.advance('ready', 'prepared', { ContainerStatus: { ContainerID: id } });
+  }
+
+  /** Writes the task's files (all, or only those missing); [] when it uses none. */
+  private async writeFiles(task: Task, data: TaskFiles, onlyMissing: boolean): Promise<TaskFile[]> {
+    const { filesDir } = this.ctx;
+    if (filesDir === undefined || !usesFiles(task)) return [];
+    const files = taskFilesFor(task, filesDir);
+    const written = await writeTaskFiles(filesDir, task.ID, files, data, {
+      chown: this.ctx.chownFiles,
+      onlyMissing,
+    });
+    this.filesReady = true;
+    if (onlyMissing && written > 0) this.log.info({ files: written }, 'restored task files');
+    return files;
+  }
+
+  /**
+   * A container found at startup: its files may have gone with the host's disk (or a
+   * cleanup). A running one has them mounted already and keeps running if they cannot be
+   * rewritten; one not started yet needs them, as a new one would.
+   */
+  private async restoreFiles(task: Task, c: ContainerRef): Promise<void> {
+    const data = this.ctx.files();
+    const problem = problemWith(task, this.ctx.filesDir, data);
+    if (!problem) {
+      await this.writeFiles(task, data, true);
+      return;
+    }
+    if (!c.live) throw new TaskFilesError(problem);
+    this.log.warn({ problem }, 'cannot rewrite task files; the running container keeps its own');
+    this.filesReady = true;
   }
 
   private async findOwn(): Promise<ContainerSummary | undefined> {
@@ -406,6 +466,9 @@ export class TaskRunner {
     }
     for (const id of ids) await runtime.removeContainer(id, { force: true, signal });
     this.container = undefined;
+    // The files go with the container that mounted them.
+    if (this.ctx.filesDir !== undefined) await removeTaskFiles(this.ctx.filesDir, this.taskId);
+    this.filesReady = false;
     this.removed = true;
   }
 

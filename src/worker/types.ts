@@ -3,6 +3,9 @@ import type { Logger } from '../log.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { TaskStatus } from '../state/service-types.js';
 
+/** Data of the secrets and configs this node's tasks use, keyed `secret/<id>` or `config/<id>`. */
+export type TaskFiles = ReadonlyMap<string, Uint8Array>;
+
 export interface TaskStatusReport {
   taskId: string;
   status: TaskStatus;
@@ -27,4 +30,9 @@ export interface ExecutorOptions {
    * stop, so the routing mesh's proxies drop it first. Default 0 (the agent sets it).
    */
   drainMs?: number;
+  /**
+   * Where tasks' secrets and configs are written, a directory per task (the agent passes
+   * `<data-dir>/task-files`). Without it, a task that uses a secret or config is rejected.
+   */
+  filesDir?: string;
 }

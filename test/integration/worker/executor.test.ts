@@ -2,6 +2,10 @@
  * The executor against the real Docker engine: tasks on the local test image, containers
  * labelled with this run's id (and a node id of its own), all removed afterwards.
  */
+import { mkdtempSync } from 'node:fs';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import type { Task, TaskState, TaskStatus } from '../../../src/state/service-types.js';
@@ -20,10 +24,13 @@ const nodeId = `node-${engine.runId}`;
 const SECOND_NS = 1_000_000_000;
 /** Exits at once on SIGTERM, so a stop does not wait out its grace period. */
 const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 60 & wait'];
+/** Where the executors write tasks' secrets and configs (the agent's <data-dir>/task-files). */
+const filesDir = mkdtempSync(join(tmpdir(), 'swarmts-int-task-files-'));
 
 afterAll(async () => {
   await removeLabelled(runtime, { [NODE_LABEL]: nodeId });
   await engine.cleanup();
+  await rm(filesDir, { recursive: true, force: true });
   expect(await runtime.listContainers({ labels: engine.labels })).toEqual([]);
 });
 
@@ -71,6 +78,7 @@ function newExecutor(): { executor: Executor; reports: Reports } {
     logger: silentLogger,
     retryMinMs: 100,
     retryMaxMs: 1000,
+    filesDir,
   });
   executors.push(executor);
   return { executor, reports };
@@ -217,5 +225,97 @@ describe('Executor against the real engine', () => {
     expect(failed.ContainerStatus?.ExitCode).toBe(137);
     const containers = await containersOf(task.ID);
     expect(containers.map((c) => c.id)).toEqual([id]);
+  });
+});
+
+describe('Executor against the real engine: secrets and configs', () => {
+  const secretText = 's3cr3t-for-the-integration-test';
+  const configText = 'listen=8080';
+  const files = new Map([
+    ['secret/sec-int', new TextEncoder().encode(secretText)],
+    ['config/cfg-int', new TextEncoder().encode(configText)],
+  ]);
+  const file = { UID: '0', GID: '0', Mode: 0o444 };
+
+  /** The container's output up to the line `until` (follows the log; bounded). */
+  async function outputUntil(containerId: string, until: string): Promise<string[]> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 10_000);
+    const lines: string[] = [];
+    try {
+      for await (const line of runtime.logs(containerId, {
+        follow: true,
+        signal: controller.signal,
+      })) {
+        lines.push(line.text);
+        if (line.text === until) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      controller.abort();
+    }
+    return lines;
+  }
+
+  it('mounts a secret and a config read-only, and removes them with the task', async () => {
+    const { executor, reports } = newExecutor();
+    await executor.start();
+    const script = [
+      'cat /run/secrets/db_password; echo',
+      'cat /app.conf; echo',
+      'if echo x > /run/secrets/db_password; then echo secret-writable; else echo secret-ro; fi',
+      'if echo x > /app.conf; then echo config-writable; else echo config-ro; fi',
+      'echo done',
+      'trap "exit 0" TERM; sleep 60 & wait',
+    ].join('\n');
+    const task = makeTask({
+      Args: ['sh', '-c', script],
+      Secrets: [
+        { SecretID: 'sec-int', SecretName: 'db_password', File: { Name: 'db_password', ...file } },
+      ],
+      Configs: [{ ConfigID: 'cfg-int', ConfigName: 'app', File: { Name: '/app.conf', ...file } }],
+    });
+    executor.setAssignments([task], files);
+    const running = await reports.until(task.ID, 'running');
+    const id = running.ContainerStatus!.ContainerID!;
+
+    const out = await outputUntil(id, 'done');
+    expect(out.filter((line) => !line.includes('Read-only file system'))).toEqual([
+      secretText,
+      configText,
+      'secret-ro',
+      'config-ro',
+      'done',
+    ]);
+    const taskDir = join(filesDir, task.ID);
+    expect((await stat(join(taskDir, 'secrets/sec-int'))).mode & 0o777).toBe(0o444);
+
+    const since = justBefore();
+    executor.setAssignments([], files);
+    await firstEvent(
+      runtime,
+      { since, labels: { [TASK_LABEL]: task.ID }, types: ['destroy'] },
+      (e) => e.containerId === id,
+    );
+    // The files go right after the container: wait for them briefly (bounded).
+    const deadline = Date.now() + 5000;
+    while ((await readdir(filesDir)).includes(task.ID) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await readdir(filesDir)).not.toContain(task.ID);
+  });
+
+  it('rejects a task whose secret did not come with the assignments', async () => {
+    const { executor, reports } = newExecutor();
+    await executor.start();
+    const task = makeTask({
+      Secrets: [
+        { SecretID: 'sec-none', SecretName: 'api_key', File: { Name: 'api_key', ...file } },
+      ],
+    });
+    executor.setAssignments([task], files);
+    const rejected = await reports.until(task.ID, 'rejected');
+    expect(rejected.Err).toBe('secret api_key (id sec-none) is not available on this node');
+    expect(await containersOf(task.ID)).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ControlApi } from '../../../src/manager/controlapi.js';
+import { SecretSeal } from '../../../src/manager/secret-seal.js';
 import { formatJoinToken, parseJoinToken } from '../../../src/p2p/tokens.js';
 import type { ConfState, Status } from '../../../src/raft/types.js';
 import type { NodeRole } from '../../../src/state/index.js';
@@ -53,6 +54,7 @@ async function world(managers: string[], workers: string[], conf: Partial<ConfSt
     consensus: applyInOrder,
     now: () => new Date('2026-01-01T00:00:00Z'),
     randomBytes: bytes,
+    seal: new SecretSeal(new Uint8Array(32), bytes),
   });
   const setState = (id: string, state: 'ready' | 'down') =>
     applyInOrder.propose({

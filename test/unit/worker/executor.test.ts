@@ -415,6 +415,8 @@ describe('Executor: restarts, orphans and an unreliable engine', () => {
     h.runtime.unreachable = true;
     h.executor.setAssignments([makeTask('t1')]);
     await waitFor(() => h.runtime.ops('hasImage').length >= 2, 'a retry');
+    // The retry timer (1 ms) can beat the report batch's setImmediate on a busy machine.
+    await settle();
     expect(h.states('t1')).toEqual(['accepted', 'preparing']);
     h.runtime.unreachable = false;
     await h.until('t1', 'running');

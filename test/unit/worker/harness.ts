@@ -5,9 +5,14 @@
  */
 import { expect } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
+import type { ConfigReference, SecretReference } from '../../../src/state/object-types.js';
 import type { Task, TaskState, TaskStatus } from '../../../src/state/service-types.js';
 import { taskStateRank } from '../../../src/state/service-types.js';
-import { Executor, type TaskStatusReport } from '../../../src/worker/index.js';
+import {
+  Executor,
+  type ExecutorOptions,
+  type TaskStatusReport,
+} from '../../../src/worker/index.js';
 import { FakeRuntime } from './fake-runtime.js';
 
 export const NODE = 'node-a';
@@ -30,6 +35,24 @@ export function makeTask(id: string, overrides: Partial<Task> = {}): Task {
     DesiredState: 'running',
     ...overrides,
   };
+}
+
+/** A reference to secret `id`, at /run/secrets/<name> unless `file` says otherwise. */
+export function secretRef(name: string, id: string, file: Partial<SecretReference['File']> = {}) {
+  return {
+    SecretID: id,
+    SecretName: name,
+    File: { Name: name, UID: '0', GID: '0', Mode: 0o444, ...file },
+  } satisfies SecretReference;
+}
+
+/** A reference to config `id`, at /<name> unless `file` says otherwise. */
+export function configRef(name: string, id: string, file: Partial<ConfigReference['File']> = {}) {
+  return {
+    ConfigID: id,
+    ConfigName: name,
+    File: { Name: `/${name}`, UID: '0', GID: '0', Mode: 0o444, ...file },
+  } satisfies ConfigReference;
 }
 
 /** The same task as the leader would resend it: a new desired state or status. */
@@ -63,7 +86,10 @@ export class Harness {
   readonly executor: Executor;
   private tick = 0;
 
-  constructor(readonly runtime: FakeRuntime = new FakeRuntime()) {
+  constructor(
+    readonly runtime: FakeRuntime = new FakeRuntime(),
+    options: Partial<ExecutorOptions> = {},
+  ) {
     this.executor = new Executor({
       runtime,
       nodeId: NODE,
@@ -75,6 +101,7 @@ export class Harness {
       logger: silentLogger,
       retryMinMs: 1,
       retryMaxMs: 4,
+      ...options,
     });
   }
 

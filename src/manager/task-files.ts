@@ -1,0 +1,37 @@
+/**
+ * The secret and config data a node needs for the tasks it is sent: only what those tasks
+ * use, only for tasks that are to run (a task on its way out needs nothing new), secrets
+ * unsealed here on the leader and carried over the session's encrypted stream.
+ */
+import type { ClusterStore, Task } from '../state/index.js';
+import { taskStateRank } from '../state/index.js';
+import type { SecretSeal } from './secret-seal.js';
+
+export interface TaskFile {
+  /** `secret/<id>` or `config/<id>`. */
+  key: string;
+  data: Uint8Array;
+}
+
+export function filesForTasks(
+  tasks: readonly Task[],
+  store: ClusterStore,
+  seal: SecretSeal,
+): TaskFile[] {
+  const files = new Map<string, Uint8Array>();
+  for (const task of tasks) {
+    if (taskStateRank(task.DesiredState) > taskStateRank('running')) continue;
+    const container = task.Spec.ContainerSpec;
+    for (const ref of container.Secrets ?? []) {
+      const key = `secret/${ref.SecretID}`;
+      const secret = store.getSecret(ref.SecretID);
+      if (secret && !files.has(key)) files.set(key, seal.unseal(secret.ID, secret.Sealed));
+    }
+    for (const ref of container.Configs ?? []) {
+      const key = `config/${ref.ConfigID}`;
+      const config = store.getConfig(ref.ConfigID);
+      if (config && !files.has(key)) files.set(key, config.Data);
+    }
+  }
+  return [...files].map(([key, data]) => ({ key, data }));
+}
