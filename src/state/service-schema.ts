@@ -20,6 +20,11 @@ const port = z.number().int().min(1).max(65535);
 const timestamp = z.iso.datetime({ offset: true });
 const id = z.string().min(1).max(128);
 
+/** An optional choice; Docker's clients send "" for one they leave unset. */
+function optionalEnum<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.preprocess((value) => (value === '' ? undefined : value), z.enum(values).optional());
+}
+
 /** Docker's rule for service names (they become container and DNS names). */
 export const SERVICE_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,61}[a-zA-Z0-9])?$/;
 
@@ -92,7 +97,7 @@ const taskSpec: z.ZodType<TaskSpec> = z.object({
   Resources: z.object({ Limits: amounts.optional(), Reservations: amounts.optional() }).optional(),
   RestartPolicy: z
     .object({
-      Condition: z.enum(['none', 'on-failure', 'any']).optional(),
+      Condition: optionalEnum(['none', 'on-failure', 'any']),
       Delay: duration.optional(),
       MaxAttempts: count.optional(),
       Window: duration.optional(),
@@ -130,23 +135,23 @@ const serviceMode = z
 const updateConfig = z.object({
   Parallelism: count.optional(),
   Delay: duration.optional(),
-  FailureAction: z.enum(['pause', 'continue', 'rollback']).optional(),
+  FailureAction: optionalEnum(['pause', 'continue', 'rollback']),
   Monitor: duration.optional(),
   MaxFailureRatio: z.number().min(0).max(1).optional(),
-  Order: z.enum(['stop-first', 'start-first']).optional(),
+  Order: optionalEnum(['stop-first', 'start-first']),
 });
 
 export const portConfig: z.ZodType<PortConfig> = z.object({
   Name: z.string().max(256).optional(),
-  Protocol: z.enum(['tcp', 'udp', 'sctp']).optional(),
+  Protocol: optionalEnum(['tcp', 'udp', 'sctp']),
   TargetPort: port,
   PublishedPort: z.number().int().min(0).max(65535).optional(),
-  PublishMode: z.enum(['ingress', 'host']).optional(),
+  PublishMode: optionalEnum(['ingress', 'host']),
   ProxyProtocol: z.literal('v2').optional(),
 });
 
 const endpointSpec = z.object({
-  Mode: z.enum(['vip', 'dnsrr']).optional(),
+  Mode: optionalEnum(['vip', 'dnsrr']),
   Ports: z.array(portConfig).max(256).optional(),
 });
 
