@@ -4,7 +4,10 @@ import { oneLineMessage } from '../errors.js';
 import { DockerRuntime } from '../runtime/index.js';
 import { SWARMTS_VERSION } from '../version.js';
 import { agentCommand } from './commands/agent.js';
+import { configCommand } from './commands/config.js';
+import { networkCommand } from './commands/network.js';
 import { nodeCommand } from './commands/node.js';
+import { secretCommand } from './commands/secret.js';
 import { serviceCommand } from './commands/service.js';
 import { swarmCommands } from './commands/swarm.js';
 import { versionCommand } from './commands/version.js';
@@ -43,6 +46,9 @@ export function buildProgram(deps: CliDeps): Command {
   swarmCommands(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   nodeCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   serviceCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
+  secretCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
+  configCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
+  networkCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   versionCommand(program, {
     io: deps.io,
     runtime: deps.runtime ?? ((dockerHost) => new DockerRuntime(dockerHost ? { dockerHost } : {})),
