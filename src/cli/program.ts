@@ -9,6 +9,7 @@ import { networkCommand } from './commands/network.js';
 import { nodeCommand } from './commands/node.js';
 import { secretCommand } from './commands/secret.js';
 import { serviceCommand } from './commands/service.js';
+import { stackCommand } from './commands/stack.js';
 import { swarmCommands } from './commands/swarm.js';
 import { versionCommand } from './commands/version.js';
 import type { CliIo } from './io.js';
@@ -46,6 +47,7 @@ export function buildProgram(deps: CliDeps): Command {
   swarmCommands(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   nodeCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   serviceCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
+  stackCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   secretCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   configCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   networkCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });

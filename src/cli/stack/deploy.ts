@@ -1,0 +1,210 @@
+/**
+ * `stack deploy` against the control API, as `docker stack deploy` does it (the client turns
+ * the Compose files into API calls): networks, then secrets and configs (their ids go into
+ * the service specs), then the services. A service whose spec did not change is left alone,
+ * so a repeated deploy touches only what the files changed; `prune` removes the stack's
+ * services the files no longer name.
+ */
+import { readFile } from 'node:fs/promises';
+import type { ApiClient } from '../../api/client.js';
+import { NAMESPACE_LABEL, type StackPlan } from '../../compose/index.js';
+import { InvalidArgumentError, SwarmtsError } from '../../errors.js';
+import type { Service, ServiceSpec } from '../../state/index.js';
+
+interface Named {
+  ID: string;
+  Version: { Index: number };
+  Spec: { Name: string; Labels?: Record<string, string> };
+}
+
+interface NetworkResource {
+  Id: string;
+  Name: string;
+  Scope: string;
+}
+
+export interface DeployOptions {
+  prune: boolean;
+  /** Progress lines ("Creating service app_web"), as docker prints them. */
+  say: (line: string) => void;
+  /** Reads a secret's or config's file; default: the file system. */
+  readData?: (path: string) => Promise<Uint8Array>;
+}
+
+export async function deployStack(
+  client: ApiClient,
+  plan: StackPlan,
+  options: DeployOptions,
+): Promise<void> {
+  const namespace = plan.namespace;
+  const readData = options.readData ?? ((path: string) => readFile(path));
+  const nsFilter = JSON.stringify({ label: [`${NAMESPACE_LABEL}=${namespace}`] });
+
+  // Networks: external ones must exist; the stack's own are created once.
+  const networkIds = new Map<string, string>();
+  const existing = await client.get<NetworkResource[]>('/networks', { filters: nsFilter });
+  for (const network of plan.networks) {
+    if (network.external) {
+      const found = await client
+        .get<NetworkResource>(`/networks/${encodeURIComponent(network.fullName)}`)
+        .catch(() => undefined);
+      if (!found || found.Scope !== 'swarm') {
+        throw new InvalidArgumentError(
+          `network "${network.fullName}" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed`,
+        );
+      }
+      networkIds.set(network.fullName, found.Id);
+      continue;
+    }
+    const have = existing.find((n) => n.Name === network.fullName);
+    if (have) {
+      networkIds.set(network.fullName, have.Id);
+      continue;
+    }
+    options.say(`Creating network ${network.fullName}`);
+    const { Id } = await client.post<{ Id: string }>('/networks/create', {
+      Name: network.fullName,
+      ...network.spec,
+    });
+    networkIds.set(network.fullName, Id);
+  }
+
+  const secretIds = await ensureDataObjects(client, 'secret', plan.secrets, readData, options);
+  const configIds = await ensureDataObjects(client, 'config', plan.configs, readData, options);
+
+  const current = await client.get<Service[]>('/services', { filters: nsFilter });
+  const byName = new Map(current.map((s) => [s.Spec.Name, s]));
+  for (const { spec: planned } of plan.services) {
+    const spec = withIds(planned, { networks: networkIds, secrets: secretIds, configs: configIds });
+    const service = byName.get(spec.Name);
+    if (!service) {
+      options.say(`Creating service ${spec.Name}`);
+      await client.post('/services/create', spec);
+    } else if (canonical(service.Spec) !== canonical(spec)) {
+      options.say(`Updating service ${spec.Name} (id: ${service.ID})`);
+      await client.post(`/services/${service.ID}/update`, spec, {
+        version: String(service.Version.Index),
+      });
+    } else {
+      options.say(`Service ${spec.Name} is up to date`);
+    }
+  }
+  if (options.prune) {
+    const wanted = new Set(plan.services.map((s) => s.spec.Name));
+    for (const service of current) {
+      if (wanted.has(service.Spec.Name)) continue;
+      options.say(`Removing service ${service.Spec.Name}`);
+      await client.delete(`/services/${service.ID}`);
+    }
+  }
+}
+
+/**
+ * Secrets or configs from files: created when missing; when present, the same data and labels
+ * are sent again (the agent refuses a change of data: secrets cannot be changed in place).
+ * External ones must exist. Returns the id of each by full name.
+ */
+async function ensureDataObjects(
+  client: ApiClient,
+  kind: 'secret' | 'config',
+  objects: StackPlan['secrets'],
+  readData: (path: string) => Promise<Uint8Array>,
+  options: DeployOptions,
+): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (const object of objects) {
+    const found = await client
+      .get<Named>(`/${kind}s/${encodeURIComponent(object.fullName)}`)
+      .catch((error: unknown) => {
+        if (error instanceof SwarmtsError && error.code === 'not_found') return undefined;
+        throw error;
+      });
+    if (object.external || !object.file) {
+      if (!found) throw new InvalidArgumentError(`${kind} not found: ${object.fullName}`);
+      ids.set(object.fullName, found.ID);
+      continue;
+    }
+    let data: Uint8Array;
+    try {
+      data = await readData(object.file);
+    } catch (error) {
+      const reason =
+        (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'unreadable';
+      throw new InvalidArgumentError(`${kind} ${object.name}: ${object.file}: ${reason}`);
+    }
+    const spec = {
+      Name: object.fullName,
+      Labels: object.labels,
+      Data: Buffer.from(data).toString('base64'),
+    };
+    if (found) {
+      options.say(`Updating ${kind} ${object.fullName}`);
+      await client.post(`/${kind}s/${found.ID}/update`, spec, {
+        version: String(found.Version.Index),
+      });
+      ids.set(object.fullName, found.ID);
+    } else {
+      options.say(`Creating ${kind} ${object.fullName}`);
+      const { ID } = await client.post<{ ID: string }>(`/${kind}s/create`, spec);
+      ids.set(object.fullName, ID);
+    }
+  }
+  return ids;
+}
+
+/** The spec with the ids the agent stores in place of names, so it compares like for like. */
+function withIds(
+  spec: ServiceSpec,
+  ids: {
+    networks: Map<string, string>;
+    secrets: Map<string, string>;
+    configs: Map<string, string>;
+  },
+): ServiceSpec {
+  const container = spec.TaskTemplate.ContainerSpec;
+  const Secrets = container.Secrets?.map((ref) => ({
+    ...ref,
+    SecretID: ids.secrets.get(ref.SecretName) ?? ref.SecretID,
+  }));
+  const Configs = container.Configs?.map((ref) => ({
+    ...ref,
+    ConfigID: ids.configs.get(ref.ConfigName) ?? ref.ConfigID,
+  }));
+  const Networks = spec.TaskTemplate.Networks?.map((net) => ({
+    ...net,
+    Target: ids.networks.get(net.Target) ?? net.Target,
+  }));
+  return {
+    ...spec,
+    TaskTemplate: {
+      ...spec.TaskTemplate,
+      ContainerSpec: {
+        ...container,
+        ...(Secrets ? { Secrets } : {}),
+        ...(Configs ? { Configs } : {}),
+      },
+      ...(Networks ? { Networks } : {}),
+    },
+  };
+}
+
+/** JSON with sorted keys, without the empty values the agent may add or leave out. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(prune(value)) ?? '';
+}
+
+function prune(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    const items = value.map(prune).filter((v) => v !== undefined);
+    return items.length === 0 ? undefined : items;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const child = prune((value as Record<string, unknown>)[key]);
+      if (child !== undefined) out[key] = child;
+    }
+    return Object.keys(out).length === 0 ? undefined : out;
+  }
+  return value === '' || value === null ? undefined : value;
+}
