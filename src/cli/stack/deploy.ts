@@ -48,7 +48,7 @@ export async function deployStack(
       const found = await client
         .get<NetworkResource>(`/networks/${encodeURIComponent(network.fullName)}`)
         .catch(() => undefined);
-      if (!found || found.Scope !== 'swarm') {
+      if (found?.Scope !== 'swarm') {
         throw new InvalidArgumentError(
           `network "${network.fullName}" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed`,
         );
