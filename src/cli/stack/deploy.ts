@@ -40,22 +40,29 @@ export async function deployStack(
   const readData = options.readData ?? ((path: string) => readFile(path));
   const nsFilter = JSON.stringify({ label: [`${NAMESPACE_LABEL}=${namespace}`] });
 
-  // Networks: external ones must exist; the stack's own are created once.
+  // Whatever can refuse the deploy (an external network or secret that does not exist, a file
+  // that cannot be read) is checked before anything is made: a mistake leaves no half-made
+  // stack behind.
   const networkIds = new Map<string, string>();
+  for (const network of plan.networks) {
+    if (!network.external) continue;
+    const found = await client
+      .get<NetworkResource>(`/networks/${encodeURIComponent(network.fullName)}`)
+      .catch(() => undefined);
+    if (found?.Scope !== 'swarm') {
+      throw new InvalidArgumentError(
+        `network "${network.fullName}" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed`,
+      );
+    }
+    networkIds.set(network.fullName, found.Id);
+  }
+  const secrets = await prepareDataObjects(client, 'secret', plan.secrets, readData);
+  const configs = await prepareDataObjects(client, 'config', plan.configs, readData);
+
+  // The stack's own networks are created once.
   const existing = await client.get<NetworkResource[]>('/networks', { filters: nsFilter });
   for (const network of plan.networks) {
-    if (network.external) {
-      const found = await client
-        .get<NetworkResource>(`/networks/${encodeURIComponent(network.fullName)}`)
-        .catch(() => undefined);
-      if (found?.Scope !== 'swarm') {
-        throw new InvalidArgumentError(
-          `network "${network.fullName}" is declared as external, but could not be found. You need to create a swarm-scoped network before the stack is deployed`,
-        );
-      }
-      networkIds.set(network.fullName, found.Id);
-      continue;
-    }
+    if (network.external) continue;
     const have = existing.find((n) => n.Name === network.fullName);
     if (have) {
       networkIds.set(network.fullName, have.Id);
@@ -69,8 +76,8 @@ export async function deployStack(
     networkIds.set(network.fullName, Id);
   }
 
-  const secretIds = await ensureDataObjects(client, 'secret', plan.secrets, readData, options);
-  const configIds = await ensureDataObjects(client, 'config', plan.configs, readData, options);
+  const secretIds = await applyDataObjects(client, 'secret', secrets, options);
+  const configIds = await applyDataObjects(client, 'config', configs, options);
 
   const current = await client.get<Service[]>('/services', { filters: nsFilter });
   const byName = new Map(current.map((s) => [s.Spec.Name, s]));
@@ -100,18 +107,28 @@ export async function deployStack(
 }
 
 /**
- * Secrets or configs from files: created when missing; when present, the same data and labels
- * are sent again (the agent refuses a change of data: secrets cannot be changed in place).
- * External ones must exist. Returns the id of each by full name.
+ * A secret or config of the stack: an external one by its id, used as it is; one of the
+ * stack's own with what the agent holds under its name, if anything, and what to send.
  */
-async function ensureDataObjects(
+type PreparedObject =
+  | { fullName: string; id: string }
+  | {
+      fullName: string;
+      found: Named | undefined;
+      spec: { Name: string; Labels: Record<string, string>; Data: string };
+    };
+
+/**
+ * Secrets or configs: each looked up by name, and the files of the stack's own read. External
+ * ones must exist. Sends nothing: `applyDataObjects` does, once everything has been checked.
+ */
+async function prepareDataObjects(
   client: ApiClient,
   kind: 'secret' | 'config',
   objects: StackPlan['secrets'],
   readData: (path: string) => Promise<Uint8Array>,
-  options: DeployOptions,
-): Promise<Map<string, string>> {
-  const ids = new Map<string, string>();
+): Promise<PreparedObject[]> {
+  const prepared: PreparedObject[] = [];
   for (const object of objects) {
     const found = await client
       .get<Named>(`/${kind}s/${encodeURIComponent(object.fullName)}`)
@@ -121,7 +138,7 @@ async function ensureDataObjects(
       });
     if (object.external || !object.file) {
       if (!found) throw new InvalidArgumentError(`${kind} not found: ${object.fullName}`);
-      ids.set(object.fullName, found.ID);
+      prepared.push({ fullName: object.fullName, id: found.ID });
       continue;
     }
     let data: Uint8Array;
@@ -132,21 +149,45 @@ async function ensureDataObjects(
         (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'unreadable';
       throw new InvalidArgumentError(`${kind} ${object.name}: ${object.file}: ${reason}`);
     }
-    const spec = {
-      Name: object.fullName,
-      Labels: object.labels,
-      Data: Buffer.from(data).toString('base64'),
-    };
-    if (found) {
-      options.say(`Updating ${kind} ${object.fullName}`);
-      await client.post(`/${kind}s/${found.ID}/update`, spec, {
-        version: String(found.Version.Index),
+    prepared.push({
+      fullName: object.fullName,
+      found,
+      spec: {
+        Name: object.fullName,
+        Labels: object.labels,
+        Data: Buffer.from(data).toString('base64'),
+      },
+    });
+  }
+  return prepared;
+}
+
+/**
+ * Creates the missing ones; a present one gets the same data and labels again (the agent
+ * refuses a change of data: secrets cannot be changed in place). Returns the id of each by
+ * full name.
+ */
+async function applyDataObjects(
+  client: ApiClient,
+  kind: 'secret' | 'config',
+  objects: PreparedObject[],
+  options: DeployOptions,
+): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  for (const object of objects) {
+    const { fullName } = object;
+    if ('id' in object) {
+      ids.set(fullName, object.id);
+    } else if (object.found) {
+      options.say(`Updating ${kind} ${fullName}`);
+      await client.post(`/${kind}s/${object.found.ID}/update`, object.spec, {
+        version: String(object.found.Version.Index),
       });
-      ids.set(object.fullName, found.ID);
+      ids.set(fullName, object.found.ID);
     } else {
-      options.say(`Creating ${kind} ${object.fullName}`);
-      const { ID } = await client.post<{ ID: string }>(`/${kind}s/create`, spec);
-      ids.set(object.fullName, ID);
+      options.say(`Creating ${kind} ${fullName}`);
+      const { ID } = await client.post<{ ID: string }>(`/${kind}s/create`, object.spec);
+      ids.set(fullName, ID);
     }
   }
   return ids;
