@@ -126,5 +126,7 @@ export async function serveForwardedRequests(
       return { status: response.status, body: response.body ?? null, text: response.text ?? false };
     },
     logger,
+    // Twice the control API's body limit: a request it accepts is always forwardable.
+    { maxFrameBytes: 4 * 1024 * 1024 },
   );
 }

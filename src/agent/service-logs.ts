@@ -75,6 +75,27 @@ export function dockerLogFrame(
   return frame;
 }
 
+/**
+ * Docker's stream of a service's logs: only the streams asked for, and a failure mid-way as
+ * one last stderr frame (raw text would break the client's frame parser).
+ */
+export async function* dockerLogStream(
+  entries: AsyncIterable<ServiceLogEntry>,
+  options: { details: boolean; timestamps: boolean; stdout: boolean; stderr: boolean },
+): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const entry of entries) {
+      if (entry.kind === 'line' && !options[entry.line.stream]) continue;
+      yield dockerLogFrame(entry, options);
+    }
+  } catch (error) {
+    yield dockerLogFrame(
+      { kind: 'error', hostname: 'swarmts', message: oneLineMessage(error) },
+      options,
+    );
+  }
+}
+
 export async function* serviceLogs(
   deps: ServiceLogsDeps,
   tasks: readonly Task[],

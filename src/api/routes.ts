@@ -4,7 +4,7 @@
  * Docker-style `{"message": ...}` bodies with the status of their code.
  */
 import {
-  dockerLogFrame,
+  dockerLogStream,
   type LogOptions,
   type ServiceLogEntry,
   textLogLine,
@@ -167,12 +167,16 @@ export function controlRoutes(agent: AgentControl): Route[] {
         });
         // Docker's clients ask for stdout/stderr and read its multiplexed stream.
         if (req.query.has('stdout') || req.query.has('stderr')) {
-          const details = booleanParam(req.query, 'details');
+          const options = {
+            details: booleanParam(req.query, 'details'),
+            timestamps,
+            stdout: booleanParam(req.query, 'stdout'),
+            stderr: booleanParam(req.query, 'stderr'),
+          };
           return {
             status: 200,
             contentType: 'application/vnd.docker.multiplexed-stream',
-            stream: (signal: AbortSignal) =>
-              mapStream(entries(signal), (e) => dockerLogFrame(e, { details, timestamps })),
+            stream: (signal: AbortSignal) => dockerLogStream(entries(signal), options),
           };
         }
         return { status: 200, stream: (signal) => mapStream(entries(signal), textLogLine) };

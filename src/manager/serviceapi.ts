@@ -4,6 +4,7 @@
  * anything is proposed; published ports are allocated here and re-checked by the store, so
  * two creates racing for one port cannot both win.
  */
+import { posix } from 'node:path';
 import { InvalidArgumentError, SwarmtsError } from '../errors.js';
 import type { RandomBytes } from '../p2p/tokens.js';
 import {
@@ -304,12 +305,20 @@ export function resolveReferences(spec: ServiceSpec, store: ClusterStore): Servi
     if (!object) throw new InvalidArgumentError(`${kind} not found: ${name || id}`);
     return object;
   };
+  // Where each file appears in the container, as the executor mounts it; two files at one
+  // path would fail on every node, and a relative secret name stays inside /run/secrets.
   const targets = new Set<string>();
-  const once = (kind: string, target: string) => {
-    if (targets.has(`${kind}:${target}`)) {
-      throw new InvalidArgumentError(`duplicate ${kind} target for ${target} not allowed`);
+  const once = (kind: string, name: string) => {
+    const absolute = name.startsWith('/');
+    const base = kind === 'secret' ? '/run/secrets' : '/';
+    const target = posix.normalize(absolute ? name : posix.join(base, name));
+    if (!absolute && kind === 'secret' && !target.startsWith('/run/secrets/')) {
+      throw new InvalidArgumentError(`secret target ${name} must stay inside /run/secrets`);
     }
-    targets.add(`${kind}:${target}`);
+    if (targets.has(target)) {
+      throw new InvalidArgumentError(`duplicate ${kind} target for ${name} not allowed`);
+    }
+    targets.add(target);
   };
   const Secrets = container.Secrets?.map((ref) => {
     once('secret', ref.File.Name);

@@ -25,7 +25,13 @@ export function filesForTasks(
     for (const ref of container.Secrets ?? []) {
       const key = `secret/${ref.SecretID}`;
       const secret = store.getSecret(ref.SecretID);
-      if (secret && !files.has(key)) files.set(key, seal.unseal(secret.ID, secret.Sealed));
+      if (!secret || files.has(key)) continue;
+      try {
+        files.set(key, seal.unseal(secret.ID, secret.Sealed));
+      } catch {
+        // Sealed under another key (e.g. a snapshot from another swarm): the node reports the
+        // secret as unavailable and the task fails with that reason; nothing here may throw.
+      }
     }
     for (const ref of container.Configs ?? []) {
       const key = `config/${ref.ConfigID}`;

@@ -223,6 +223,17 @@ const snapshotSchema: z.ZodType<SnapshotContents> = z
       }
       ids.add(node.ID);
     }
+    // One object per id and per name in each table: the store's indexes assume it.
+    const tables = { secret: snapshot.secrets, config: snapshot.configs, network: snapshot.networks };
+    for (const [kind, objects] of Object.entries(tables)) {
+      const seen = new Set<string>();
+      for (const object of objects) {
+        for (const key of [`id ${object.ID}`, `name ${object.Spec.Name}`]) {
+          if (seen.has(key)) ctx.addIssue({ code: 'custom', message: `${kind} ${key} twice` });
+          seen.add(key);
+        }
+      }
+    }
   });
 
 export function encodeSnapshot(contents: SnapshotContents): Uint8Array {

@@ -26,7 +26,8 @@ import {
 } from './object-tables.js';
 import type { Config, Network, Secret } from './object-types.js';
 import { type ServiceEvent, ServiceTables, type TaskEvent } from './service-tables.js';
-import type { Service, ServiceSpec, Task } from './service-types.js';
+import type { Service, ServiceSpec, Task, TaskSpec } from './service-types.js';
+import { taskStateRank } from './service-types.js';
 import type { Cluster, Node } from './types.js';
 import { EventQueue } from './watch.js';
 
@@ -446,6 +447,12 @@ export class ClusterStore implements StateMachine {
         return refuse('invalid_argument', `config not found: ${ref.ConfigName}`);
       }
     }
+    for (const attachment of spec.TaskTemplate.Networks ?? []) {
+      const network =
+        this.objects.networks.get(attachment.Target) ??
+        this.objects.networks.getByName(attachment.Target);
+      if (!network) return refuse('invalid_argument', `network ${attachment.Target} not found`);
+    }
     return undefined;
   }
 
@@ -453,10 +460,23 @@ export class ClusterStore implements StateMachine {
   private objectInUse(kind: ObjectKind, id: string): CommandRefusal | undefined {
     const object = this.objects.table(kind).get(id);
     if (!object) return undefined;
-    const users = this.listServices().filter((service) => usesObject(service.Spec, kind, object));
-    if (users.length === 0) return undefined;
-    const names = users.map((service) => service.Spec.Name).join(', ');
-    const noun = users.length === 1 ? 'service' : 'services';
+    // A service uses it through its spec, the spec a rollback would restore, or tasks of an
+    // older spec that still run (a rolling update away from it is not over yet).
+    const users = new Set<string>();
+    for (const service of this.listServices()) {
+      const specs = [service.Spec, ...(service.PreviousSpec ? [service.PreviousSpec] : [])];
+      if (specs.some((spec) => usesObject(spec.TaskTemplate, kind, object))) {
+        users.add(service.Spec.Name);
+      }
+    }
+    for (const task of this.allTasks()) {
+      if (taskStateRank(task.DesiredState) > taskStateRank('running')) continue;
+      if (!usesObject(task.Spec, kind, object)) continue;
+      users.add(this.getService(task.ServiceID)?.Spec.Name ?? task.ServiceAnnotations.Name);
+    }
+    if (users.size === 0) return undefined;
+    const names = [...users].sort(compare).join(', ');
+    const noun = users.size === 1 ? 'service' : 'services';
     return refuse(
       'invalid_argument',
       `${kind} '${object.Spec.Name}' is in use by the following ${noun}: ${names}`,
@@ -505,8 +525,7 @@ export class ClusterStore implements StateMachine {
   }
 }
 
-function usesObject(spec: ServiceSpec, kind: ObjectKind, object: StoredObject): boolean {
-  const template = spec.TaskTemplate;
+function usesObject(template: TaskSpec, kind: ObjectKind, object: StoredObject): boolean {
   switch (kind) {
     case 'secret':
       return (template.ContainerSpec.Secrets ?? []).some((ref) => ref.SecretID === object.ID);

@@ -1,7 +1,8 @@
 /**
- * The files of tasks' secrets and configs on this host (paths from task-files.ts): written
- * atomically with their own mode and owner, one directory per task, removed with the task.
- * Errors carry paths and ids only, never the data.
+ * The files of tasks' secrets and configs on this host (paths from task-files.ts, the
+ * directory from task-files-dir.ts, a memory file system where there is one): written
+ * atomically with their own mode and owner, one directory per task, removed once the task
+ * has ended. Errors carry paths and ids only, never the data.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -76,6 +77,8 @@ async function makePrivateDir(path: string): Promise<void> {
 /**
  * A temporary file beside the target, renamed over it: the target is either the old file or
  * the whole new one. A container that has the old file mounted keeps seeing the old one.
+ * No fsync: the files belong in memory (tmpfs); on a disk, what a crash may leave is written
+ * again before a container not yet started is started (task-runner.ts restoreFiles).
  */
 async function writeAtomically(file: TaskFile, bytes: Uint8Array, chown: boolean): Promise<void> {
   const tmp = `${file.hostPath}.tmp-${randomBytes(6).toString('hex')}`;
@@ -88,7 +91,6 @@ async function writeAtomically(file: TaskFile, bytes: Uint8Array, chown: boolean
         await handle.chown(file.uid ?? -1, file.gid ?? -1);
       }
       await handle.chmod(file.mode);
-      await handle.sync();
     } finally {
       await handle.close();
     }

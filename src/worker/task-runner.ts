@@ -98,6 +98,11 @@ export class TaskRunner {
   private oomKilled = false;
   /** The container's secret and config files are on disk (written, or checked after adoption). */
   private filesReady = false;
+  /**
+   * The task's file directory may exist: true until it is removed (an adopted task's files
+   * may be left from before the restart).
+   */
+  private filesLeft = true;
   private chain: Promise<void> = Promise.resolve();
   private passQueued = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -193,12 +198,37 @@ export class TaskRunner {
         moved = await this.step();
       } catch (error) {
         this.onError(error);
-        return;
+        break;
       }
       if (!moved) break;
       this.failures = 0;
     }
+    if (!this.ctx.signal.aborted) await this.dropFilesOfEndedTask();
     if (this.gone && this.removed) this.ctx.retire(this);
+  }
+
+  /**
+   * A task that has ended needs its secrets and configs no more: its container has stopped
+   * for good (swarmts never restarts one; a new task is made instead). The files go now, not
+   * with the container, which is kept as history.
+   */
+  private async dropFilesOfEndedTask(): Promise<void> {
+    const { filesDir } = this.ctx;
+    const { task, status } = this;
+    if (!this.filesLeft || filesDir === undefined || !task || !status) return;
+    if (!isTerminal(status.State) || !usesFiles(task)) return;
+    // Failed while its process runs (an engine error): once it is stopped.
+    if (this.container?.live) return;
+    try {
+      await removeTaskFiles(filesDir, this.taskId);
+    } catch (error) {
+      this.log.warn({ err: oneLineMessage(error) }, 'cannot remove task files; will retry');
+      this.retryLater();
+      return;
+    }
+    this.filesLeft = false;
+    this.filesReady = false;
+    this.log.debug({ state: status.State }, 'removed the files of an ended task');
   }
 
   /** One move towards the desired state; false when there is nothing to do until news. */
@@ -312,20 +342,22 @@ export class TaskRunner {
       onlyMissing,
     });
     this.filesReady = true;
+    this.filesLeft = true;
     if (onlyMissing && written > 0) this.log.info({ files: written }, 'restored task files');
     return files;
   }
 
   /**
-   * A container found at startup: its files may have gone with the host's disk (or a
-   * cleanup). A running one has them mounted already and keeps running if they cannot be
-   * rewritten; one not started yet needs them, as a new one would.
+   * A container found at startup: its files are gone after a reboot (they are kept in
+   * memory), or after a cleanup. A running one has them mounted already: the missing ones
+   * are written again, and it keeps running if they cannot be. One not started yet needs
+   * them all, as a new one would: they are all written again (none half-written by a crash).
    */
   private async restoreFiles(task: Task, c: ContainerRef): Promise<void> {
     const data = this.ctx.files();
     const problem = problemWith(task, this.ctx.filesDir, data);
     if (!problem) {
-      await this.writeFiles(task, data, true);
+      await this.writeFiles(task, data, c.live);
       return;
     }
     if (!c.live) throw new TaskFilesError(problem);
@@ -466,9 +498,10 @@ export class TaskRunner {
     }
     for (const id of ids) await runtime.removeContainer(id, { force: true, signal });
     this.container = undefined;
-    // The files go with the container that mounted them.
+    // The files go with the container that mounted them (if they did not go when it ended).
     if (this.ctx.filesDir !== undefined) await removeTaskFiles(this.ctx.filesDir, this.taskId);
     this.filesReady = false;
+    this.filesLeft = false;
     this.removed = true;
   }
 

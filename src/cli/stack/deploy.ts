@@ -48,6 +48,7 @@ export async function deployStack(
     if (!network.external) continue;
     const found = await client
       .get<NetworkResource>(`/networks/${encodeURIComponent(network.fullName)}`)
+      .then((n) => (n.Name === network.fullName || n.Id === network.fullName ? n : undefined))
       .catch(() => undefined);
     if (found?.Scope !== 'swarm') {
       throw new InvalidArgumentError(
@@ -82,8 +83,11 @@ export async function deployStack(
   const current = await client.get<Service[]>('/services', { filters: nsFilter });
   const byName = new Map(current.map((s) => [s.Spec.Name, s]));
   for (const { spec: planned } of plan.services) {
-    const spec = withIds(planned, { networks: networkIds, secrets: secretIds, configs: configIds });
-    const service = byName.get(spec.Name);
+    const service = byName.get(planned.Name);
+    const spec = keepForceUpdate(
+      withIds(planned, { networks: networkIds, secrets: secretIds, configs: configIds }),
+      service,
+    );
     if (!service) {
       options.say(`Creating service ${spec.Name}`);
       await client.post('/services/create', spec);
@@ -132,6 +136,8 @@ async function prepareDataObjects(
   for (const object of objects) {
     const found = await client
       .get<Named>(`/${kind}s/${encodeURIComponent(object.fullName)}`)
+      // The agent also resolves an id prefix: only the object of that very name (or id) counts.
+      .then((o) => (o.Spec.Name === object.fullName || o.ID === object.fullName ? o : undefined))
       .catch((error: unknown) => {
         if (error instanceof SwarmtsError && error.code === 'not_found') return undefined;
         throw error;
@@ -191,6 +197,16 @@ async function applyDataObjects(
     }
   }
   return ids;
+}
+
+/**
+ * A `service update --force` counter is the service's own, not the file's: kept, as the docker
+ * CLI keeps it, so a redeploy neither differs because of it nor restarts every task.
+ */
+function keepForceUpdate(spec: ServiceSpec, service: Service | undefined): ServiceSpec {
+  const force = service?.Spec.TaskTemplate.ForceUpdate;
+  if (force === undefined || spec.TaskTemplate.ForceUpdate !== undefined) return spec;
+  return { ...spec, TaskTemplate: { ...spec.TaskTemplate, ForceUpdate: force } };
 }
 
 /** The spec with the ids the agent stores in place of names, so it compares like for like. */
