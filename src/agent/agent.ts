@@ -21,6 +21,7 @@ import { InvalidArgumentError, oneLineMessage, SwarmtsError } from '../errors.js
 import type { Logger } from '../log.js';
 import type { ControlApi } from '../manager/controlapi.js';
 import type { Manager } from '../manager/manager.js';
+import { SECRETS_KEY_BYTES } from '../manager/secret-seal.js';
 import { joinResponse } from '../manager/wire.js';
 import { firstValue, openChannel } from '../p2p/channel.js';
 import { createHost, type Host } from '../p2p/host.js';
@@ -49,6 +50,7 @@ import {
   readSwarmState,
   removeSwarmState,
   type SwarmState,
+  secretsKeyOf,
   writeSwarmState,
 } from './swarm-state.js';
 
@@ -233,6 +235,7 @@ export class Agent implements AgentControl {
         advertiseAddr: this.advertiseIp(request.AdvertiseAddr, listen),
         managers: [],
         raftMember: false,
+        secretsKey: Buffer.from(randomBytes(SECRETS_KEY_BYTES)).toString('hex'),
       };
       await this.clearLeftoverRaft();
       const host = await this.createHost(state);
@@ -276,6 +279,7 @@ export class Agent implements AgentControl {
         const answer = await this.askToJoin(host, state, remotes, token.roleSecret);
         state.clusterId = answer.clusterId;
         state.managers = answer.managers;
+        if (answer.secretsKey) state.secretsKey = Buffer.from(answer.secretsKey).toString('hex');
         await this.clearLeftoverRaft();
         const node = await this.enterSwarm(host, state, { manager: answer.role === 'manager' });
         this.log.info({ role: answer.role, clusterId: state.clusterId }, 'joined the swarm');
@@ -379,6 +383,12 @@ export class Agent implements AgentControl {
       },
       setRaftMember: (raftMember) => this.updateState((current) => ({ ...current, raftMember })),
       isRaftMember: () => this.state?.raftMember ?? state.raftMember,
+      setSecretsKey: (key) =>
+        this.updateState((current) => {
+          const { secretsKey: _old, ...rest } = current;
+          return key ? { ...rest, secretsKey: Buffer.from(key).toString('hex') } : rest;
+        }),
+      secretsKey: () => secretsKeyOf(this.state ?? state),
       onRemoved: () => {
         void this.serialize(() => this.wipe('removed from the swarm')).catch((error: unknown) =>
           this.log.error({ err: oneLineMessage(error) }, 'could not leave the swarm cleanly'),

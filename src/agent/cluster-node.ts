@@ -23,7 +23,7 @@ import { HeartbeatPublisher, listenForHeartbeats } from '../p2p/heartbeat.js';
 import type { Host } from '../p2p/host.js';
 import type { ContainerRuntime } from '../runtime/types.js';
 import type { NodeDescription } from '../state/types.js';
-import { Executor, type TaskStatusReport } from '../worker/index.js';
+import { defaultTaskFilesDir, Executor, type TaskStatusReport } from '../worker/index.js';
 import { serveTaskLogs } from '../worker/logs.js';
 import { SessionClient } from './session.js';
 import type { SwarmState } from './swarm-state.js';
@@ -45,6 +45,10 @@ export interface ClusterNodeOptions {
   onManagers: (managers: ManagerAddress[]) => void;
   /** Persist whether this node is in the Raft group (before Raft starts, after it leaves). */
   setRaftMember: (member: boolean) => Promise<void>;
+  /** Managers keep the swarm's secrets key in swarm.json; undefined removes it. */
+  setSecretsKey: (key: Uint8Array | undefined) => Promise<void>;
+  /** The secrets key to start a manager with. */
+  secretsKey: () => Uint8Array;
   /** What swarm.json says now about it. */
   isRaftMember: () => boolean;
   /** The swarm removed this node. */
@@ -95,7 +99,7 @@ export class ClusterNode {
       selfId: options.nodeId,
       hello: () => this.hello(),
       managers: () => this.candidateManagers(),
-      onNode: (node) => this.onOwnNode(node),
+      onNode: (node, secretsKey) => this.onOwnNode(node, secretsKey),
       onManagers: (managers) => this.setManagers(managers),
       onRemoved: () => setImmediate(() => options.onRemoved()),
       leadsItself: () => this.manager?.consensus.isLeader() ?? false,
@@ -124,7 +128,7 @@ export class ClusterNode {
         now: () => new Date(),
         drainMs: 500,
         // Secrets and configs of the running tasks, bind-mounted read-only into them.
-        filesDir: join(options.dataDir, 'task-files'),
+        filesDir: defaultTaskFilesDir(options.nodeId, options.dataDir, this.log),
         logger: this.log,
       });
     }
@@ -219,6 +223,7 @@ export class ClusterNode {
       dataDir: this.options.dataDir,
       clusterId: this.options.state.clusterId,
       networkKey: Buffer.from(this.options.state.networkKey, 'hex'),
+      secretsKey: this.options.secretsKey(),
       bootstrap,
       forceNewCluster,
       seedManagers: this.managers,
@@ -240,10 +245,14 @@ export class ClusterNode {
 
   private onOwnNode(
     node: Pick<SessionNode, 'Role'> & { Spec: Pick<SessionNode['Spec'], 'Role'> },
+    secretsKey: Uint8Array | undefined,
   ): void {
     this.roleChange = this.roleChange.then(async () => {
       if (this.stopped) return;
       try {
+        if (node.Spec.Role === 'manager' && secretsKey) {
+          await this.options.setSecretsKey(secretsKey);
+        }
         if (node.Spec.Role === 'manager' && !this.manager) {
           await this.startManager(false);
         } else if (node.Spec.Role === 'worker' && node.Role === 'worker' && this.manager) {
@@ -254,6 +263,8 @@ export class ClusterNode {
           this.setLocalFeed(false);
           await manager.destroy();
           await this.options.setRaftMember(false);
+          // A worker keeps no key to the swarm's secrets.
+          await this.options.setSecretsKey(undefined);
           this.log.info({}, 'demoted: this node left the raft group and is a worker now');
         }
       } catch (error) {

@@ -28,7 +28,8 @@ export interface SessionClientOptions {
   selfId: string;
   hello: () => SessionHello;
   managers: () => readonly ManagerAddress[];
-  onNode: (node: SessionNode) => void;
+  /** The node's own Node object; a manager-to-be also gets the swarm's secrets key. */
+  onNode: (node: SessionNode, secretsKey: Uint8Array | undefined) => void;
   onManagers: (managers: ManagerAddress[]) => void;
   onRemoved: () => void;
   /** The node's tasks, complete, each time they change (only after the first full set). */
@@ -54,7 +55,10 @@ export class SessionClient {
   connectedTo: string | undefined;
   /** The assignments as the leader last said; undefined until a first full set arrives. */
   private assigned: Map<string, Task> | undefined;
-  /** Secret and config data of the assigned tasks, by `secret/<id>` or `config/<id>`. */
+  /**
+   * Secret and config data of the assigned tasks, by `secret/<id>` or `config/<id>`; it
+   * outlives a session (a new leader sends it again anyway) and goes when no task uses it.
+   */
   private files = new Map<string, Uint8Array>();
 
   constructor(private readonly options: SessionClientOptions) {
@@ -102,16 +106,12 @@ export class SessionClient {
   }
 
   private onAssignments(message: AssignmentsMessage): void {
-    if (message.full) {
-      this.assigned = new Map();
-      this.files = new Map();
-    }
+    if (message.full) this.assigned = new Map();
     // Changes before the first full set are history the full set supersedes.
     const assigned = this.assigned;
     if (!assigned) return;
     for (const id of message.removed) assigned.delete(id);
     for (const task of message.tasks) assigned.set(task.ID, task);
-    for (const file of message.files) this.files.set(file.key, file.data);
     const tasks = [...assigned.values()];
     this.files = keepUsedFiles(this.files, tasks);
     this.options.onAssignments?.(tasks, this.files);
@@ -177,17 +177,21 @@ export class SessionClient {
             this.leaderHint = target;
             this.log.info({ leader: target.id }, 'session with the leader started');
             this.options.onManagers(message.managers);
-            this.options.onNode(message.node);
+            this.options.onNode(message.node, message.secretsKey);
             this.options.onSession?.();
             break;
           case 'mesh':
             this.options.onMesh?.(message.table);
             break;
+          case 'file':
+            // Kept until no assigned task uses it (pruned with every set of assignments).
+            this.files.set(message.key, message.data);
+            break;
           case 'assignments':
             this.onAssignments(message as AssignmentsMessage);
             break;
           case 'node':
-            this.options.onNode(message.node);
+            this.options.onNode(message.node, message.secretsKey);
             break;
           case 'managers':
             this.options.onManagers(message.managers);
@@ -226,7 +230,6 @@ interface AssignmentsMessage {
   full: boolean;
   tasks: Task[];
   removed: string[];
-  files: Array<{ key: string; data: Uint8Array }>;
 }
 
 /** Data no assigned task refers to any more is forgotten at once. */

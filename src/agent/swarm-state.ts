@@ -4,7 +4,7 @@
  * knew. Absent = not in a swarm. Written atomically; a file that does not parse stops the
  * agent with an error naming it (guessing would mean joining the wrong network, or none).
  */
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -30,6 +30,15 @@ const schema = z.object({
    * since the group would count its votes and acknowledgements as if it remembered.
    */
   raftMember: z.boolean().default(false),
+  /**
+   * Managers only: the key that seals secrets at rest (src/manager/secret-seal.ts). Absent on
+   * workers, and on managers of swarms made before it existed (they derive it, see
+   * secretsKeyOf).
+   */
+  secretsKey: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 export type SwarmState = z.infer<typeof schema>;
 export type NewSwarmState = z.input<typeof schema>;
@@ -70,4 +79,15 @@ export async function writeSwarmState(dataDir: string, state: NewSwarmState): Pr
 
 export async function removeSwarmState(dataDir: string): Promise<void> {
   await rm(join(dataDir, SWARM_STATE_FILE), { force: true });
+}
+
+/**
+ * The secrets key a manager seals with. Swarms made before the key existed derive it from
+ * their network key, the same on every manager, so they keep reading what they sealed.
+ */
+export function secretsKeyOf(state: SwarmState): Uint8Array {
+  if (state.secretsKey) return Buffer.from(state.secretsKey, 'hex');
+  return new Uint8Array(
+    hkdfSync('sha256', Buffer.from(state.networkKey, 'hex'), 'swarmts', 'legacy secrets key', 32),
+  );
 }

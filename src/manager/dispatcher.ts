@@ -17,7 +17,7 @@ import { meshTable } from './endpoints.js';
 import { checkAddresses, managerAddresses } from './join.js';
 import type { SecretSeal } from './secret-seal.js';
 import type { StatusReport } from './status-batcher.js';
-import { filesForTasks, type TaskFile } from './task-files.js';
+import { filesForTasks } from './task-files.js';
 import {
   type ManagerAddress,
   type SessionHello,
@@ -30,9 +30,10 @@ import {
 /** What the leader sends: SessionMessage, with the store's own object types. */
 type Outbound =
   | Exclude<SessionMessage, { t: 'welcome' } | { t: 'node' } | { t: 'assignments' }>
-  | { t: 'welcome'; managers: ManagerAddress[]; node: Node }
-  | { t: 'node'; node: Node }
-  | { t: 'assignments'; full: boolean; tasks: Task[]; removed: string[]; files: TaskFile[] }
+  | { t: 'welcome'; managers: ManagerAddress[]; node: Node; secretsKey?: Uint8Array }
+  | { t: 'node'; node: Node; secretsKey?: Uint8Array }
+  | { t: 'assignments'; full: boolean; tasks: Task[]; removed: string[] }
+  | { t: 'file'; key: string; data: Uint8Array }
   | { t: 'mesh'; table: MeshTable };
 
 export interface DispatcherDeps {
@@ -62,6 +63,8 @@ export class Dispatcher {
   private meshScheduled = false;
   private unwatch: (() => void) | undefined;
   private lastManagers = '';
+  /** Per session: the secrets and configs it has carried (by `secret/<id>`, `config/<id>`). */
+  private readonly sentFiles = new Map<string, Set<string>>();
 
   get seal(): SecretSeal {
     return this.deps.seal;
@@ -123,8 +126,10 @@ export class Dispatcher {
         t: 'welcome',
         managers: managerAddresses(this.deps.store.listNodes()),
         node,
+        ...this.keyFor(node),
       });
-      const full = this.send(channel, this.fullSet(id));
+      this.sentFiles.set(id, new Set());
+      const full = this.sendAssignments(id, channel, true, this.deps.store.tasksOfNode(id), []);
       const mesh = this.send(channel, { t: 'mesh', table: meshTable(this.deps.store) });
       await Promise.all([welcome, full, mesh]);
       for await (const raw of channel.receive()) {
@@ -142,7 +147,10 @@ export class Dispatcher {
       this.log.debug({ peer: id, err: oneLineMessage(error) }, 'session ended');
       channel.abort(oneLineMessage(error));
     } finally {
-      if (this.sessions.get(id) === channel) this.sessions.delete(id);
+      if (this.sessions.get(id) === channel) {
+        this.sessions.delete(id);
+        this.sentFiles.delete(id);
+      }
     }
   }
 
@@ -180,7 +188,7 @@ export class Dispatcher {
       // Everything may have changed: every session gets its full set again.
       for (const [id, channel] of this.sessions) {
         this.changes.delete(id);
-        void this.send(channel, this.fullSet(id));
+        void this.sendAssignments(id, channel, true, this.deps.store.tasksOfNode(id), []);
       }
     }
     if (event.kind === 'node') {
@@ -189,8 +197,9 @@ export class Dispatcher {
         if (event.action === 'remove') {
           void this.send(channel, { t: 'removed' }).finally(() => channel.close());
           this.sessions.delete(event.object.ID);
+          this.sentFiles.delete(event.object.ID);
         } else {
-          void this.send(channel, { t: 'node', node: event.object });
+          void this.send(channel, { t: 'node', node: event.object, ...this.keyFor(event.object) });
         }
       }
     }
@@ -241,29 +250,37 @@ export class Dispatcher {
       for (const [nodeId, { tasks, removed: gone }] of this.changes) {
         const channel = this.sessions.get(nodeId);
         if (!channel) continue;
-        const changed = [...tasks.values()];
-        void this.send(channel, {
-          t: 'assignments',
-          full: false,
-          tasks: changed,
-          removed: [...gone],
-          files: filesForTasks(changed, this.deps.store, this.deps.seal),
-        });
+        void this.sendAssignments(nodeId, channel, false, [...tasks.values()], [...gone]);
       }
       this.changes.clear();
     });
   }
 
-  /** Every task of the node, with the secret and config data they use. */
-  private fullSet(nodeId: string): Outbound {
-    const tasks = this.deps.store.tasksOfNode(nodeId);
-    return {
-      t: 'assignments',
-      full: true,
-      tasks,
-      removed: [],
-      files: filesForTasks(tasks, this.deps.store, this.deps.seal),
-    };
+  /** The secrets key, for a node that is to be a manager (it will seal and unseal too). */
+  private keyFor(node: Node): { secretsKey?: Uint8Array } {
+    return node.Spec.Role === 'manager' ? { secretsKey: this.deps.seal.key } : {};
+  }
+
+  /**
+   * Assignments, each preceded by the data of the secrets and configs they use that this
+   * session has not carried yet, one file per message (a full set of many large configs in
+   * one frame could exceed what the agent accepts). The stream keeps their order.
+   */
+  private sendAssignments(
+    nodeId: string,
+    channel: Channel,
+    full: boolean,
+    tasks: Task[],
+    removed: string[],
+  ): Promise<void> {
+    const sent = this.sentFiles.get(nodeId) ?? new Set<string>();
+    this.sentFiles.set(nodeId, sent);
+    const files = filesForTasks(tasks, this.deps.store, this.deps.seal, sent);
+    for (const file of files) {
+      sent.add(file.key);
+      void this.send(channel, { t: 'file', key: file.key, data: file.data });
+    }
+    return this.send(channel, { t: 'assignments', full, tasks, removed });
   }
 
   private leaderAddress(): { id: string; addrs: string[] } | null {

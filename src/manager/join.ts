@@ -17,6 +17,8 @@ export interface JoinHandlerDeps {
   store: ClusterStore;
   consensus: Consensus;
   controlApi: ControlApi;
+  /** Handed to nodes that join as managers, who will seal and unseal secrets too. */
+  secretsKey: Uint8Array;
   now: () => Date;
   logger: Logger;
 }
@@ -73,11 +75,13 @@ async function admit(
     });
     deps.logger.info({ peer: nodeId, role, hostname: request.description.Hostname }, 'node joined');
   }
+  const granted = existing?.Spec.Role ?? role;
   return {
     ok: true,
     clusterId,
-    role: existing?.Spec.Role ?? role,
+    role: granted,
     managers: managerAddresses(deps.store.listNodes()),
+    ...(granted === 'manager' ? { secretsKey: new Uint8Array(deps.secretsKey) } : {}),
   };
 }
 

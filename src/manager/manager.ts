@@ -37,6 +37,8 @@ export interface ManagerOptions {
   dataDir: string;
   clusterId: string;
   networkKey: Uint8Array;
+  /** The swarm's secrets key (managers only; see secret-seal.ts). */
+  secretsKey: Uint8Array;
   /** Founding manager of a new swarm: bootstraps Raft with this node as the only voter. */
   bootstrap: boolean;
   forceNewCluster?: boolean;
@@ -148,7 +150,7 @@ export class Manager {
     };
     const now = () => new Date();
     const statusBatcher = new StatusBatcher({ consensus, now, logger: log });
-    const seal = new SecretSeal(options.networkKey, randomBytes);
+    const seal = new SecretSeal(options.secretsKey, randomBytes);
     const dispatcher = new Dispatcher({
       host: options.host,
       store,
@@ -210,6 +212,7 @@ export class Manager {
         store: this.store,
         consensus: this.consensus,
         controlApi: this.controlApi,
+        secretsKey: this.seal.key,
         now: () => new Date(),
         logger: this.log,
       }),

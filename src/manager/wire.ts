@@ -57,6 +57,8 @@ export const joinResponse = z.discriminatedUnion('ok', [
     clusterId: z.string(),
     role: z.enum(['worker', 'manager']),
     managers: z.array(managerAddress),
+    /** To a node joining as a manager only: the swarm's secrets key. */
+    secretsKey: z.instanceof(Uint8Array).optional(),
   }),
   z.object({ ok: z.literal(false), message: z.string().max(1024), retry: z.boolean() }),
 ]);
@@ -107,8 +109,18 @@ export const meshTableSchema = z
 /** Manager → agent. `node` is the agent's own Node object as the store holds it. */
 export const sessionMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('redirect'), leader: managerAddress.nullable() }),
-  z.object({ t: z.literal('welcome'), managers: z.array(managerAddress), node: sessionNode }),
-  z.object({ t: z.literal('node'), node: sessionNode }),
+  /** `secretsKey` goes only to a node whose Spec.Role is manager. */
+  z.object({
+    t: z.literal('welcome'),
+    managers: z.array(managerAddress),
+    node: sessionNode,
+    secretsKey: z.instanceof(Uint8Array).optional(),
+  }),
+  z.object({
+    t: z.literal('node'),
+    node: sessionNode,
+    secretsKey: z.instanceof(Uint8Array).optional(),
+  }),
   z.object({ t: z.literal('managers'), managers: z.array(managerAddress) }),
   z.object({ t: z.literal('removed') }),
   /** The node's tasks: `full` replaces what the agent holds, otherwise changes to merge. */
@@ -117,13 +129,14 @@ export const sessionMessage = z.discriminatedUnion('t', [
     full: z.boolean(),
     tasks: z.array(taskSchema).max(20_000),
     removed: z.array(z.string().max(128)).max(20_000),
-    /** Data of the secrets and configs those tasks use (`secret/<id>`, `config/<id>`). */
-    files: z
-      .array(z.object({ key: z.string().max(160), data: z.instanceof(Uint8Array) }))
-      .max(20_000)
-      .default([]),
   }),
   z.object({ t: z.literal('mesh'), table: meshTableSchema }),
+  /** The data of a secret or config the node's tasks use, before the assignments that do. */
+  z.object({
+    t: z.literal('file'),
+    key: z.string().max(160),
+    data: z.instanceof(Uint8Array),
+  }),
 ]);
 export type SessionMessage = z.infer<typeof sessionMessage>;
 

@@ -224,7 +224,11 @@ const snapshotSchema: z.ZodType<SnapshotContents> = z
       ids.add(node.ID);
     }
     // One object per id and per name in each table: the store's indexes assume it.
-    const tables = { secret: snapshot.secrets, config: snapshot.configs, network: snapshot.networks };
+    const tables = {
+      secret: snapshot.secrets,
+      config: snapshot.configs,
+      network: snapshot.networks,
+    };
     for (const [kind, objects] of Object.entries(tables)) {
       const seen = new Set<string>();
       for (const object of objects) {

@@ -3,7 +3,7 @@
  * to it. It only wires parts together: adopt.ts finds what an earlier agent left running,
  * task-runner.ts drives each task, event-watch.ts feeds them the engine's events, and
  * reports.ts batches what changed for the session to send; task-files*.ts put tasks' secrets
- * and configs on disk for their containers to mount.
+ * and configs in files (in memory) for their containers to mount, while the tasks run.
  *
  * Nothing is removed before the first assignment set arrives: a worker cut off from the
  * managers keeps running what it runs, and the absence of a session is never a reason to act.

@@ -92,33 +92,28 @@ export function mountType(procMounts: string, path: string): string | undefined 
  * directories on /dev/shm made (0700, owned by this process, no symlinks). When that fails,
  * or there is no memory file system, <data-dir>/task-files, with one warning.
  */
-export function defaultTaskFilesDir(options: {
-  nodeId: string;
-  dataDir: string;
-  logger: Logger;
-  probe?: () => MemoryFs;
-}): string {
-  const shm = (options.probe ?? probeMemoryFs)();
-  const choice = chooseTaskFilesDir({ nodeId: options.nodeId, dataDir: options.dataDir, shm });
+export function defaultTaskFilesDir(
+  nodeId: string,
+  dataDir: string,
+  logger: Logger,
+  probe: () => MemoryFs = probeMemoryFs,
+): string {
+  const choice = chooseTaskFilesDir({ nodeId, dataDir, shm: probe() });
   if (choice.inMemory) {
     try {
       makeOwnPrivateDir(posix.join(SHM_DIR, 'swarmts'));
-      makeOwnPrivateDir(memoryNodeDir(options.nodeId));
+      makeOwnPrivateDir(memoryNodeDir(nodeId));
       return choice.dir;
     } catch (error) {
-      const disk = chooseTaskFilesDir({
-        nodeId: options.nodeId,
-        dataDir: options.dataDir,
-        shm: { exists: false, isTmpfs: false },
-      });
-      options.logger.warn(
+      const disk = chooseTaskFilesDir({ nodeId, dataDir, shm: { exists: false, isTmpfs: false } });
+      logger.warn(
         { dir: disk.dir, err: oneLineMessage(error) },
         `cannot use ${SHM_DIR}: task secrets and configs are written to disk`,
       );
       return disk.dir;
     }
   }
-  options.logger.warn(
+  logger.warn(
     { dir: choice.dir },
     `${SHM_DIR} is not a tmpfs: task secrets and configs are written to disk`,
   );

@@ -31,8 +31,10 @@ export interface ExecutorOptions {
    */
   drainMs?: number;
   /**
-   * Where tasks' secrets and configs are written, a directory per task (the agent passes
-   * `<data-dir>/task-files`). Without it, a task that uses a secret or config is rejected.
+   * Where tasks' secrets and configs are written, a directory per task; each one is removed
+   * once its task has ended. It belongs on a memory file system: the agent passes
+   * defaultTaskFilesDir (task-files-dir.ts), /dev/shm/swarmts/<node>/task-files where /dev/shm
+   * is a tmpfs. Without it, a task that uses a secret or config is rejected.
    */
   filesDir?: string;
 }

@@ -5,11 +5,16 @@
 import { mkdtempSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
 import type { Task, TaskState, TaskStatus } from '../../../src/state/service-types.js';
-import { Executor, NODE_LABEL, TASK_LABEL } from '../../../src/worker/index.js';
+import {
+  defaultTaskFilesDir,
+  Executor,
+  NODE_LABEL,
+  TASK_LABEL,
+} from '../../../src/worker/index.js';
 import {
   engineFixture,
   firstEvent,
@@ -24,13 +29,18 @@ const nodeId = `node-${engine.runId}`;
 const SECOND_NS = 1_000_000_000;
 /** Exits at once on SIGTERM, so a stop does not wait out its grace period. */
 const SLEEPER = ['sh', '-c', 'trap "exit 0" TERM; sleep 60 & wait'];
-/** Where the executors write tasks' secrets and configs (the agent's <data-dir>/task-files). */
-const filesDir = mkdtempSync(join(tmpdir(), 'swarmts-int-task-files-'));
+/**
+ * Where the executors write tasks' secrets and configs: where the agent would, on /dev/shm
+ * when it is a tmpfs (else under this data directory).
+ */
+const dataDir = mkdtempSync(join(tmpdir(), 'swarmts-int-data-'));
+const filesDir = defaultTaskFilesDir(nodeId, dataDir, silentLogger);
 
 afterAll(async () => {
   await removeLabelled(runtime, { [NODE_LABEL]: nodeId });
   await engine.cleanup();
-  await rm(filesDir, { recursive: true, force: true });
+  await rm(dirname(filesDir), { recursive: true, force: true });
+  await rm(dataDir, { recursive: true, force: true });
   expect(await runtime.listContainers({ labels: engine.labels })).toEqual([]);
 });
 
@@ -303,6 +313,29 @@ describe('Executor against the real engine: secrets and configs', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(await readdir(filesDir)).not.toContain(task.ID);
+  });
+
+  it('removes the files of a task that completed, keeping its container', async () => {
+    const { executor, reports } = newExecutor();
+    await executor.start();
+    const task = makeTask({
+      Args: ['sh', '-c', 'cat /run/secrets/x'],
+      Secrets: [{ SecretID: 'sec-int', SecretName: 'x', File: { Name: 'x', ...file } }],
+    });
+    executor.setAssignments([task], files);
+    const complete = await reports.until(task.ID, 'complete');
+    expect(complete.ContainerStatus?.ExitCode).toBe(0);
+    const id = complete.ContainerStatus!.ContainerID!;
+    // It read the secret before it ended.
+    expect(await outputUntil(id, secretText)).toEqual([secretText]);
+
+    const deadline = Date.now() + 5000;
+    while ((await readdir(filesDir)).includes(task.ID) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await readdir(filesDir)).not.toContain(task.ID);
+    // The container is kept, as history.
+    expect((await runtime.inspectContainer(id)).state).toBe('exited');
   });
 
   it('rejects a task whose secret did not come with the assignments', async () => {

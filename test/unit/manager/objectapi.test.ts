@@ -140,6 +140,78 @@ describe('secrets', () => {
     expect(w.store.getSecret(ID)).toBeUndefined();
   });
 
+  it('stays in use while a rollback would need it, and is free once nothing can', async () => {
+    const w = world();
+    await w.objects.createSecret({ Name: 's1', Labels: {}, Data: text('1') });
+    await w.objects.createSecret({ Name: 's2', Labels: {}, Data: text('2') });
+    await w.services.create(secretUser('api', 's1'));
+    const version = () => w.store.getServiceByName('api')?.Version.Index ?? 0;
+    await w.services.update('api', version(), secretUser('api', 's2'), false);
+    await expect(w.objects.remove('secret', 's1')).rejects.toThrow(
+      "secret 's1' is in use by the following service: api",
+    );
+    await w.services.update('api', version(), undefined, true);
+    expect(
+      w.store.getServiceByName('api')?.Spec.TaskTemplate.ContainerSpec.Secrets?.[0]?.SecretName,
+    ).toBe('s1');
+    await w.services.update('api', version(), secretUser('api', 's2'), false);
+    await w.services.update(
+      'api',
+      version(),
+      { ...secretUser('api', 's2'), Labels: { a: 'b' } },
+      false,
+    );
+    await w.objects.remove('secret', 's1');
+  });
+
+  it('stays in use while a task made from an older spec still runs', async () => {
+    const w = world();
+    const { ID } = await w.objects.createSecret({ Name: 's1', Labels: {}, Data: text('1') });
+    await w.services.create({ Name: 'api', TaskTemplate: { ContainerSpec: { Image: 'busybox' } } });
+    const service = w.store.getServiceByName('api');
+    if (!service) throw new Error('no service');
+    const spec = secretUser('api', 's1').TaskTemplate;
+    const template = {
+      ...spec,
+      ContainerSpec: {
+        ...spec.ContainerSpec,
+        Secrets: [{ ...spec.ContainerSpec.Secrets[0]!, SecretID: ID }],
+      },
+    };
+    w.apply({
+      type: 'tasks.write',
+      at: '2026-01-01T00:00:00Z',
+      ops: [
+        {
+          op: 'create',
+          task: {
+            ID: 't1',
+            CreatedAt: '2026-01-01T00:00:00Z',
+            UpdatedAt: '2026-01-01T00:00:00Z',
+            Labels: {},
+            Spec: template,
+            SpecVersion: { Index: 1 },
+            ServiceID: service.ID,
+            ServiceAnnotations: { Name: 'api' },
+            Slot: 1,
+            NodeID: '',
+            Status: { Timestamp: '2026-01-01T00:00:00Z', State: 'new', Message: 'created' },
+            DesiredState: 'running',
+          },
+        },
+      ],
+    });
+    await expect(w.objects.remove('secret', 's1')).rejects.toThrow(
+      /in use by the following service: api/,
+    );
+    w.apply({
+      type: 'tasks.write',
+      at: '2026-01-01T00:00:00Z',
+      ops: [{ op: 'desire', id: 't1', state: 'shutdown' }],
+    });
+    await w.objects.remove('secret', 's1');
+  });
+
   it('a service naming an unknown secret, or one target twice, is refused', async () => {
     const w = world();
     await expect(w.services.create(secretUser('api', 'nope'))).rejects.toThrow(
@@ -152,6 +224,11 @@ describe('secrets', () => {
     twice.TaskTemplate.ContainerSpec.Secrets.push({ ...ref });
     await expect(w.services.create(twice)).rejects.toThrow(
       'duplicate secret target for a not allowed',
+    );
+    const escaping = secretUser('api', 'a');
+    escaping.TaskTemplate.ContainerSpec.Secrets[0]!.File.Name = '../../etc/passwd';
+    await expect(w.services.create(escaping)).rejects.toThrow(
+      'secret target ../../etc/passwd must stay inside /run/secrets',
     );
   });
 
@@ -306,6 +383,24 @@ describe('delivery to nodes', () => {
       [`config/${configId}`]: 'c',
     });
     expect(filesForTasks([task('t2', 'shutdown')], w.store, w.seal)).toEqual([]);
+    // What a session already carried is not sent again.
+    const sent = new Set([`secret/${secretId}`]);
+    expect(filesForTasks([task('t1', 'running')], w.store, w.seal, sent).map((f) => f.key)).toEqual(
+      [`config/${configId}`],
+    );
+  });
+});
+
+describe('the secrets key', () => {
+  it('is 32 bytes, and a secret sealed under one key does not open under another', () => {
+    expect(() => new SecretSeal(new Uint8Array(16), () => new Uint8Array(12))).toThrow(
+      'a secrets key is 32 bytes',
+    );
+    const a = new SecretSeal(new Uint8Array(32).fill(1), (n) => new Uint8Array(n).fill(9));
+    const b = new SecretSeal(new Uint8Array(32).fill(2), (n) => new Uint8Array(n).fill(9));
+    const sealed = a.seal('s1', text('data'));
+    expect(Buffer.from(a.unseal('s1', sealed)).toString()).toBe('data');
+    expect(() => b.unseal('s1', sealed)).toThrow();
   });
 });
 

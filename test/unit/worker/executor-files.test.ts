@@ -1,7 +1,7 @@
 /**
  * The executor's secrets and configs: written before the container is created, mounted
- * read-only, refused when their data is missing, removed with the task, restored or swept
- * after a restart. Files go to a temporary directory; the engine is the FakeRuntime.
+ * read-only, refused when their data is missing, removed once the task has ended (its
+ * container kept), restored or swept after a restart. Files go to a temporary directory; the engine is the FakeRuntime.
  */
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -165,18 +165,77 @@ describe('Executor: secrets and configs', () => {
     await eventually(async () => !(await exists(join(dir, 't1'))), 'files removed');
   });
 
-  it('removes the files of a task with desired state remove, and keeps them on shutdown', async () => {
+  it('removes the files of a task shut down, keeping its stopped container', async () => {
     const h = await startHarness();
     const task = taskWith({ Configs: [appConfig] });
     h.executor.setAssignments([task], DATA);
     await h.until('t1', 'running');
-    h.executor.setAssignments([withDesired(task, 'shutdown')], DATA);
-    await h.until('t1', 'shutdown');
+    const container = h.runtime.byName('web.1.t1')!;
     expect(await exists(join(dir, 't1/configs/c-app'))).toBe(true);
 
+    h.executor.setAssignments([withDesired(task, 'shutdown')], DATA);
+    await h.until('t1', 'shutdown');
+    await eventually(async () => !(await exists(join(dir, 't1'))), 'files removed');
+    expect(container.state).toBe('exited');
+    expect(h.runtime.containers.has(container.id)).toBe(true);
+    expect(h.runtime.ops('remove')).toEqual([]);
+
+    // Removing the task later removes the container; nothing is left either way.
     h.executor.setAssignments([withDesired(task, 'remove')], DATA);
     await waitFor(() => h.runtime.ops('remove').length === 1, 'container removed');
+    expect(await exists(join(dir, 't1'))).toBe(false);
+  });
+
+  it.each([
+    ['complete', 0],
+    ['failed', 3],
+  ] as const)(
+    'removes the files of a task whose container ends (%s), keeping the container',
+    async (state, exitCode) => {
+      const h = await startHarness();
+      h.executor.setAssignments([taskWith({ Secrets: [dbSecret], Configs: [appConfig] })], DATA);
+      await h.until('t1', 'running');
+      const container = h.runtime.byName('web.1.t1')!;
+      expect(await exists(join(dir, 't1/secrets/s-db'))).toBe(true);
+
+      h.runtime.exit(container.id, exitCode);
+      const ended = await h.until('t1', state);
+      expect(ended.ContainerStatus?.ExitCode).toBe(exitCode);
+      await eventually(async () => !(await exists(join(dir, 't1'))), 'files removed');
+      expect(h.runtime.containers.get(container.id)?.state).toBe('exited');
+      expect(h.runtime.ops('remove')).toEqual([]);
+      // Still assigned (the leader has not caught up): nothing writes them again.
+      h.executor.setAssignments([taskWith({ Secrets: [dbSecret], Configs: [appConfig] })], DATA);
+      await settle(200);
+      expect(await exists(join(dir, 't1'))).toBe(false);
+    },
+  );
+
+  it('removes the files of a task rejected after they were written', async () => {
+    const runtime = new FakeRuntime();
+    runtime.createErrors.set(IMAGE, new Error('cannot create: invalid mount config'));
+    const h = await startHarness(runtime);
+    h.executor.setAssignments([taskWith({ Secrets: [dbSecret] })], DATA);
+    const rejected = await h.until('t1', 'rejected');
+    expect(rejected.Err).toMatch(/invalid mount config/);
+    expect(runtime.ops('create')).toHaveLength(1);
     await eventually(async () => !(await exists(join(dir, 't1'))), 'files removed');
+  });
+
+  it('removes the files of an unhealthy task once its container is stopped', async () => {
+    const h = await startHarness();
+    h.executor.setAssignments(
+      [taskWith({ Secrets: [dbSecret], Healthcheck: { Test: ['CMD', 'true'] } })],
+      DATA,
+    );
+    await h.until('t1', 'starting');
+    const container = h.runtime.byName('web.1.t1')!;
+    await waitFor(() => container.state === 'running', 'container started');
+    h.runtime.setHealth(container.id, 'unhealthy');
+    await h.until('t1', 'failed');
+    expect(container.state).toBe('exited');
+    await eventually(async () => !(await exists(join(dir, 't1'))), 'files removed');
+    expect(h.runtime.containers.has(container.id)).toBe(true);
   });
 });
 
@@ -218,6 +277,19 @@ describe('Executor: secrets and configs after a restart', () => {
     const rejected = await h2.until('t1', 'rejected');
     expect(rejected.Err).toBe('secret db_password (id s-db) is not available on this node');
     expect(runtime2.ops('start')).toEqual([]);
+  });
+
+  it('removes the files of an adopted container that ended while the agent was down', async () => {
+    const runtime = new FakeRuntime();
+    const { task, container } = seedTask(runtime, 'running');
+    await mkdir(join(dir, 't1/secrets'), { recursive: true });
+    runtime.exit(container.id, 0, { silently: true });
+    const h = await startHarness(runtime);
+    h.executor.setAssignments([withStatus(task, { State: 'running', Message: 'started' })], DATA);
+    await h.until('t1', 'complete');
+    await eventually(async () => !(await exists(join(dir, 't1'))), 'files removed');
+    expect(runtime.containers.has(container.id)).toBe(true);
+    expect(runtime.ops('start')).toEqual([]);
   });
 
   it('sweeps the directories of tasks no longer assigned, once the first set arrived', async () => {
