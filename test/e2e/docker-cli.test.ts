@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,19 @@ async function containers(label: string): Promise<string[]> {
     ),
   );
   return all.flat();
+}
+
+/** Files under `dir` whose content includes `text` (missing directories: none). */
+async function filesContaining(dir: string, text: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  const found: string[] = [];
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const content = await readFile(path, 'utf8').catch(() => '');
+    if (content.includes(text)) found.push(path);
+  }
+  return found;
 }
 
 beforeAll(async () => {
@@ -310,6 +323,12 @@ describe('the docker CLI (Debian docker.io) against swarmts', () => {
       'the reader printed its files',
     );
     expect(logs).toContain('very-secret-token');
+    // Only the node running the task holds the secret (in its own directory on /dev/shm).
+    const [readerTask] = await runningTasks('reader');
+    const holders = await filesContaining('/dev/shm/swarmts', 'very-secret-token');
+    expect(holders.length).toBeGreaterThan(0);
+    const suffix = readerTask!.NodeID.slice(-16);
+    expect(holders.every((path) => path.startsWith(`/dev/shm/swarmts/${suffix}/`))).toBe(true);
     await ok(['service', 'rm', 'reader']);
     await ok(['secret', 'rm', 'api_token']);
     await ok(['config', 'rm', 'app_conf']);
