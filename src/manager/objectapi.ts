@@ -12,6 +12,7 @@ import {
   MAX_CONFIG_BYTES,
   MAX_SECRET_BYTES,
   type Network,
+  type NetworkSpec,
   OBJECT_NAME,
   type Secret,
 } from '../state/object-types.js';
@@ -46,14 +47,7 @@ export interface DataObjectInput {
   Data: Uint8Array;
 }
 
-export interface NetworkInput {
-  Name: string;
-  Labels: Record<string, string>;
-  Driver: string;
-  Options: Record<string, string>;
-  Attachable: boolean;
-  Internal: boolean;
-}
+export type NetworkInput = NetworkSpec;
 
 /** The secret as the API shows it: never its data. */
 export type SecretView = Omit<Secret, 'Sealed'>;

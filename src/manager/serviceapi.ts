@@ -10,6 +10,7 @@ import type { RandomBytes } from '../p2p/tokens.js';
 import {
   type ClusterStore,
   isTerminal,
+  mapReferences,
   type Service,
   type ServiceSpec,
   type ServiceSpecInput,
@@ -298,7 +299,6 @@ const NOUNS = [
  * that exists wins, else the name); an unknown one or two files at one target is an error.
  */
 export function resolveReferences(spec: ServiceSpec, store: ClusterStore): ServiceSpec {
-  const container = spec.TaskTemplate.ContainerSpec;
   const find = (kind: 'secret' | 'config', id: string, name: string) => {
     const object =
       store.listObjects(kind).find((o) => o.ID === id) ?? store.getObjectByName(kind, name);
@@ -320,34 +320,24 @@ export function resolveReferences(spec: ServiceSpec, store: ClusterStore): Servi
     }
     targets.add(target);
   };
-  const Secrets = container.Secrets?.map((ref) => {
-    once('secret', ref.File.Name);
-    const secret = find('secret', ref.SecretID, ref.SecretName);
-    return { ...ref, SecretID: secret.ID, SecretName: secret.Spec.Name };
-  });
-  const Configs = container.Configs?.map((ref) => {
-    once('config', ref.File.Name);
-    const config = find('config', ref.ConfigID, ref.ConfigName);
-    return { ...ref, ConfigID: config.ID, ConfigName: config.Spec.Name };
-  });
-  const Networks = spec.TaskTemplate.Networks?.map((attachment) => {
-    const network =
-      store.getNetwork(attachment.Target) ?? store.getObjectByName('network', attachment.Target);
-    if (!network) throw new InvalidArgumentError(`network ${attachment.Target} not found`);
-    return { ...attachment, Target: network.ID };
-  });
-  return {
-    ...spec,
-    TaskTemplate: {
-      ...spec.TaskTemplate,
-      ContainerSpec: {
-        ...container,
-        ...(Secrets ? { Secrets } : {}),
-        ...(Configs ? { Configs } : {}),
-      },
-      ...(Networks ? { Networks } : {}),
+  return mapReferences(spec, {
+    secret: (ref) => {
+      once('secret', ref.File.Name);
+      const secret = find('secret', ref.SecretID, ref.SecretName);
+      return { ...ref, SecretID: secret.ID, SecretName: secret.Spec.Name };
     },
-  };
+    config: (ref) => {
+      once('config', ref.File.Name);
+      const config = find('config', ref.ConfigID, ref.ConfigName);
+      return { ...ref, ConfigID: config.ID, ConfigName: config.Spec.Name };
+    },
+    network: (attachment) => {
+      const network =
+        store.getNetwork(attachment.Target) ?? store.getObjectByName('network', attachment.Target);
+      if (!network) throw new InvalidArgumentError(`network ${attachment.Target} not found`);
+      return { ...attachment, Target: network.ID };
+    },
+  });
 }
 
 /** Swarm's defaults filled in, and what the schema cannot check checked. */

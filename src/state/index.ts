@@ -5,6 +5,7 @@
 
 export { decodeCommand, encodeCommand } from './codec.js';
 export type * from './commands.js';
+export { mapReferences, type ReferenceMap } from './service-refs.js';
 export {
   type NewService,
   type NewTask,

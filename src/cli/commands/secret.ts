@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ApiClient } from '../../api/client.js';
 import { InvalidArgumentError, oneLineMessage, SwarmtsError } from '../../errors.js';
+import { humanDuration } from '../../units.js';
 import { type ApiCommandDeps, apiClient, collect } from '../api.js';
 import {
   formatInspect,
@@ -20,7 +21,6 @@ import {
   renderTable,
 } from '../format.js';
 import type { CliIo } from '../io.js';
-import { humanDuration } from '../service/units.js';
 import { naturalCompare } from './node.js';
 import { parseFilters } from './service.js';
 

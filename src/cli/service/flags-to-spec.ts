@@ -23,7 +23,7 @@ import type {
   UpdateConfig,
   UpdateOrder,
 } from '../../state/service-types.js';
-import { parseBytes, parseCpus, parseDuration, shellWords } from './units.js';
+import { parseBytes, parseCpus, parseDuration, shellWords } from '../../units.js';
 
 export type ModeName = 'replicated' | 'global' | 'replicated-job' | 'global-job';
 const MODES: readonly ModeName[] = ['replicated', 'global', 'replicated-job', 'global-job'];

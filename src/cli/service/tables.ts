@@ -12,10 +12,10 @@ import type {
   UpdateConfig,
 } from '../../state/service-types.js';
 import type { Node } from '../../state/types.js';
+import { formatCpus, formatDuration, humanDuration } from '../../units.js';
 import { capitalize } from '../api.js';
 import { bytesSize, naturalCompare } from '../commands/node.js';
 import { renderTable } from '../format.js';
-import { formatCpus, formatDuration, humanDuration } from './units.js';
 
 /** docker's stringid.TruncateID. */
 export function shortId(id: string): string {

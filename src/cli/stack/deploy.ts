@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { ApiClient } from '../../api/client.js';
 import { NAMESPACE_LABEL, type StackPlan } from '../../compose/index.js';
 import { InvalidArgumentError, SwarmtsError } from '../../errors.js';
-import type { Service, ServiceSpec } from '../../state/index.js';
+import { mapReferences, type Service, type ServiceSpec } from '../../state/index.js';
 
 interface Named {
   ID: string;
@@ -218,31 +218,11 @@ function withIds(
     configs: Map<string, string>;
   },
 ): ServiceSpec {
-  const container = spec.TaskTemplate.ContainerSpec;
-  const Secrets = container.Secrets?.map((ref) => ({
-    ...ref,
-    SecretID: ids.secrets.get(ref.SecretName) ?? ref.SecretID,
-  }));
-  const Configs = container.Configs?.map((ref) => ({
-    ...ref,
-    ConfigID: ids.configs.get(ref.ConfigName) ?? ref.ConfigID,
-  }));
-  const Networks = spec.TaskTemplate.Networks?.map((net) => ({
-    ...net,
-    Target: ids.networks.get(net.Target) ?? net.Target,
-  }));
-  return {
-    ...spec,
-    TaskTemplate: {
-      ...spec.TaskTemplate,
-      ContainerSpec: {
-        ...container,
-        ...(Secrets ? { Secrets } : {}),
-        ...(Configs ? { Configs } : {}),
-      },
-      ...(Networks ? { Networks } : {}),
-    },
-  };
+  return mapReferences(spec, {
+    secret: (ref) => ({ ...ref, SecretID: ids.secrets.get(ref.SecretName) ?? ref.SecretID }),
+    config: (ref) => ({ ...ref, ConfigID: ids.configs.get(ref.ConfigName) ?? ref.ConfigID }),
+    network: (net) => ({ ...net, Target: ids.networks.get(net.Target) ?? net.Target }),
+  });
 }
 
 /** JSON with sorted keys, without the empty values the agent may add or leave out. */

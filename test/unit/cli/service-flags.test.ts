@@ -17,7 +17,7 @@ import {
   parseCpus,
   parseDuration,
   shellWords,
-} from '../../../src/cli/service/units.js';
+} from '../../../src/units.js';
 import type { ServiceSpec } from '../../../src/state/service-types.js';
 
 describe('durations', () => {

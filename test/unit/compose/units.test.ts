@@ -61,7 +61,7 @@ describe('units', () => {
     ]);
     expect(splitWords('  a\\ b  "c\\"d" e""f \'\' ')).toEqual(['a b', 'c"d', 'ef', '']);
     expect(splitWords('')).toEqual([]);
-    expect(() => splitWords('a "b')).toThrow('unterminated double quote');
+    expect(() => splitWords('a "b')).toThrow('unterminated quoted string');
     expect(() => splitWords('a \\')).toThrow('trailing backslash');
   });
 });

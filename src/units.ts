@@ -1,8 +1,8 @@
 /**
- * The value syntaxes of docker's service flags, and their display: Go durations ("1m30s",
- * in nanoseconds), memory sizes ("512M", "1g", "512MiB", in bytes, binary units as docker's
- * RAMInBytes), CPUs ("0.5", in NanoCPUs), and shell-style word lists for `--entrypoint` and
- * `--args`. Parsers throw a plain Error with the reason; the flag layer names the flag.
+ * Docker's value syntaxes, shared by the CLI's service flags and Compose files, and their
+ * display: Go durations ("1m30s", in nanoseconds), memory sizes ("512M", "1g", "512MiB", in
+ * bytes, binary units as docker's RAMInBytes), CPUs ("0.5", in NanoCPUs), and shell-style word
+ * lists. Parsers throw a plain Error with the reason; the caller names the flag or key.
  */
 
 const NS_PER_UNIT: Record<string, number> = {
@@ -83,11 +83,11 @@ export function parseBytes(text: string): number {
 
 /** "0.5" → 500000000 NanoCPUs; more than nine decimals is too precise, as docker says. */
 export function parseCpus(text: string): number {
-  const match = /^(\d+)(?:\.(\d*))?$/.exec(text.trim());
-  if (!match?.[1]) throw new Error(`failed to parse ${text} as a rational number`);
+  const match = /^(\d*)(?:\.(\d*))?$/.exec(text.trim());
+  if (!match || !/\d/.test(text)) throw new Error(`failed to parse ${text} as a rational number`);
   const fraction = (match[2] ?? '').replace(/0+$/, '');
   if (fraction.length > 9) throw new Error('value is too precise');
-  const nano = Number(match[1]) * 1e9 + Number(fraction.padEnd(9, '0'));
+  const nano = Number(match[1] || '0') * 1e9 + Number(fraction.padEnd(9, '0'));
   if (!Number.isSafeInteger(nano)) throw new Error(`value ${text} is too large`);
   return nano;
 }
@@ -119,7 +119,8 @@ export function shellWords(text: string): string[] {
     } else if (c === "'" || c === '"') {
       quote = c;
       inWord = true;
-    } else if (c === '\\' && i + 1 < text.length) {
+    } else if (c === '\\') {
+      if (i + 1 >= text.length) throw new Error(`trailing backslash in ${text}`);
       word += text.charAt(++i);
       inWord = true;
     } else if (/\s/.test(c)) {
