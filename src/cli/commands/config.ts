@@ -4,29 +4,16 @@
  * `inspect --pretty` prints it decoded, as docker does.
  */
 import type { Command } from 'commander';
-import { apiClient, collect } from '../api.js';
-import { formatInspect, formatRows, parseFormat, renderTable } from '../format.js';
+import { renderTable } from '../format.js';
 import {
   ago,
-  bySpecName,
-  failIfAny,
-  filtersQuery,
-  getEach,
+  dataObjectCommand,
   goTime,
-  type InspectFlags,
-  inspectFormat,
-  type ListFlags,
   labelsText,
-  OBJECT_FILTERS,
   type ObjectCommandDeps,
-  parseKeyValues,
-  prettyBlocks,
   prettyField,
   prettyLabels,
-  readData,
-  removeEach,
-} from './secret.js';
-import { parseFilters } from './service.js';
+} from './object-commands.js';
 
 /** A config as GET /configs shows it: the data base64 in the spec. */
 export interface ConfigObject {
@@ -51,79 +38,12 @@ export interface ConfigRow {
 }
 
 export function configCommand(program: Command, deps: ObjectCommandDeps): void {
-  const now = deps.now ?? Date.now;
-  const config = program.command('config').description('Manage swarm configs').helpCommand(false);
-
-  const create = config
-    .command('create')
-    .description('Create a config from a file or STDIN')
-    .argument('<config>', 'Config name')
-    .argument('<file>', 'File holding the config data, or - to read it from STDIN')
-    .option('-l, --label <key=value>', 'Config labels', collect);
-  create.action(async (name: string, file: string, flags: { label?: string[] }) => {
-    const labels = parseKeyValues('--label', flags.label ?? []);
-    const data = await readData(deps.io, file);
-    const response = await apiClient(create, deps).post<{ ID: string }>('/configs/create', {
-      Name: name,
-      Labels: labels,
-      Data: Buffer.from(data).toString('base64'),
-    });
-    deps.io.stdout(`${response.ID}\n`);
-  });
-
-  const ls = config
-    .command('ls')
-    .alias('list')
-    .description('List configs')
-    .option('-f, --filter <key=value>', 'Filter output (id, label, name)', collect)
-    .option('--format <format>', "'json' (one object per line), or a template such as '{{.Name}}'")
-    .option('-q, --quiet', 'Only display IDs');
-  ls.action(async (flags: ListFlags) => {
-    const format = parseFormat(flags.format);
-    const filters = parseFilters(flags.filter ?? [], OBJECT_FILTERS);
-    const configs = await apiClient(ls, deps).get<ConfigObject[]>(
-      '/configs',
-      filtersQuery(filters),
-    );
-    configs.sort(bySpecName);
-    if (flags.quiet) {
-      for (const c of configs) deps.io.stdout(`${c.ID}\n`);
-      return;
-    }
-    const at = now();
-    deps.io.stdout(
-      formatRows(
-        format,
-        configs.map((c) => configRow(c, at)),
-        configTable,
-      ),
-    );
-  });
-
-  const inspect = config
-    .command('inspect')
-    .description('Display detailed information on one or more configs')
-    .argument('<config...>', 'Config name, ID or ID prefix')
-    .option('-f, --format <format>', "'json' (one line), or a template such as '{{.Spec.Name}}'")
-    .option('--pretty', 'Print the information in a human friendly format');
-  inspect.action(async (refs: string[], flags: InspectFlags) => {
-    const format = inspectFormat(flags);
-    const { found, errors } = await getEach<ConfigObject>(
-      apiClient(inspect, deps),
-      refs,
-      configPath,
-    );
-    deps.io.stdout(flags.pretty ? prettyBlocks(found, prettyConfig) : formatInspect(format, found));
-    failIfAny(deps.io, errors);
-  });
-
-  const rm = config
-    .command('rm')
-    .alias('remove')
-    .description('Remove one or more configs')
-    .argument('<config...>', 'Config name, ID or ID prefix');
-  rm.action(async (refs: string[]) => {
-    await removeEach(apiClient(rm, deps), deps.io, refs, configPath);
+  dataObjectCommand<ConfigObject, ConfigRow>(program, deps, {
+    kind: 'config',
+    title: 'Config',
+    row: configRow,
+    table: configTable,
+    pretty: prettyConfig,
   });
 }
 
@@ -156,8 +76,4 @@ export function prettyConfig(config: ConfigObject): string {
   lines.push('Data:');
   lines.push(Buffer.from(config.Spec.Data ?? '', 'base64').toString('utf8'));
   return lines.join('\n');
-}
-
-function configPath(ref: string): string {
-  return `/configs/${encodeURIComponent(ref)}`;
 }

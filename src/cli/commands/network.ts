@@ -16,7 +16,7 @@ import {
   labelsText,
   parseKeyValues,
   removeEach,
-} from './secret.js';
+} from './object-commands.js';
 import { parseFilters } from './service.js';
 
 /** The parts of Docker's NetworkResource the CLI reads (inspect prints all of it). */

@@ -3,31 +3,18 @@
  * the full-ID table sorted by name with `5 minutes ago` times, docker's `inspect --pretty`
  * block, and `rm` that goes on past a failure. The data is read from a file or stdin and
  * sent base64-encoded, as docker sends it; the agent never gives it back.
- *
- * Also what `config` and `network` share with it: labels, reading data, the JSON views of
- * the API's objects, inspect and rm over several names.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { ApiClient } from '../../api/client.js';
-import { InvalidArgumentError, oneLineMessage, SwarmtsError } from '../../errors.js';
-import { humanDuration } from '../../units.js';
-import { type ApiCommandDeps, apiClient, collect } from '../api.js';
+import { renderTable } from '../format.js';
 import {
-  formatInspect,
-  formatRows,
-  type OutputFormat,
-  parseFormat,
-  renderTable,
-} from '../format.js';
-import type { CliIo } from '../io.js';
-import { naturalCompare } from './node.js';
-import { parseFilters } from './service.js';
-
-export interface ObjectCommandDeps extends ApiCommandDeps {
-  /** The wall clock in ms ("5 minutes ago"); default Date.now. */
-  now?: () => number;
-}
+  ago,
+  dataObjectCommand,
+  goTime,
+  labelsText,
+  type ObjectCommandDeps,
+  prettyField,
+  prettyLabels,
+} from './object-commands.js';
 
 /** A secret as GET /secrets shows it: never its data. */
 export interface SecretObject {
@@ -52,90 +39,15 @@ export interface SecretRow {
   UpdatedAt: string;
 }
 
-/** The filters docker's `secret ls` and `config ls` take. */
-export const OBJECT_FILTERS = ['id', 'label', 'name'] as const;
-
-const FORMAT_HELP = "'json' (one object per line), or a template such as '{{.Name}}'";
-const INSPECT_FORMAT_HELP = "'json' (one line), or a template such as '{{.Spec.Name}}'";
-
 export function secretCommand(program: Command, deps: ObjectCommandDeps): void {
-  const now = deps.now ?? Date.now;
-  const secret = program.command('secret').description('Manage swarm secrets').helpCommand(false);
-
-  const create = secret
-    .command('create')
-    .description('Create a secret from a file or STDIN as content')
-    .argument('<secret>', 'Secret name')
-    .argument('<file>', 'File holding the secret data, or - to read it from STDIN')
-    .option('-l, --label <key=value>', 'Secret labels', collect);
-  create.action(async (name: string, file: string, flags: { label?: string[] }) => {
-    const labels = parseKeyValues('--label', flags.label ?? []);
-    const data = await readData(deps.io, file);
-    const response = await apiClient(create, deps).post<{ ID: string }>('/secrets/create', {
-      Name: name,
-      Labels: labels,
-      Data: Buffer.from(data).toString('base64'),
-    });
-    deps.io.stdout(`${response.ID}\n`);
-  });
-
-  const ls = secret
-    .command('ls')
-    .alias('list')
-    .description('List secrets')
-    .option('-f, --filter <key=value>', 'Filter output (id, label, name)', collect)
-    .option('--format <format>', FORMAT_HELP)
-    .option('-q, --quiet', 'Only display IDs');
-  ls.action(async (flags: ListFlags) => {
-    const format = parseFormat(flags.format);
-    const filters = parseFilters(flags.filter ?? [], OBJECT_FILTERS);
-    const secrets = await apiClient(ls, deps).get<SecretObject[]>(
-      '/secrets',
-      filtersQuery(filters),
-    );
-    secrets.sort(bySpecName);
-    if (flags.quiet) {
-      for (const s of secrets) deps.io.stdout(`${s.ID}\n`);
-      return;
-    }
-    const at = now();
-    deps.io.stdout(
-      formatRows(
-        format,
-        secrets.map((s) => secretRow(s, at)),
-        secretTable,
-      ),
-    );
-  });
-
-  const inspect = secret
-    .command('inspect')
-    .description('Display detailed information on one or more secrets')
-    .argument('<secret...>', 'Secret name, ID or ID prefix')
-    .option('-f, --format <format>', INSPECT_FORMAT_HELP)
-    .option('--pretty', 'Print the information in a human friendly format');
-  inspect.action(async (refs: string[], flags: InspectFlags) => {
-    const format = inspectFormat(flags);
-    const { found, errors } = await getEach<SecretObject>(
-      apiClient(inspect, deps),
-      refs,
-      secretPath,
-    );
-    deps.io.stdout(flags.pretty ? prettyBlocks(found, prettySecret) : formatInspect(format, found));
-    failIfAny(deps.io, errors);
-  });
-
-  const rm = secret
-    .command('rm')
-    .alias('remove')
-    .description('Remove one or more secrets')
-    .argument('<secret...>', 'Secret name, ID or ID prefix');
-  rm.action(async (refs: string[]) => {
-    await removeEach(apiClient(rm, deps), deps.io, refs, secretPath);
+  dataObjectCommand<SecretObject, SecretRow>(program, deps, {
+    kind: 'secret',
+    title: 'Secret',
+    row: secretRow,
+    table: secretTable,
+    pretty: prettySecret,
   });
 }
-
-// ---- secret views -------------------------------------------------------------------------
 
 export function secretRow(secret: SecretObject, now: number): SecretRow {
   return {
@@ -166,190 +78,4 @@ export function prettySecret(secret: SecretObject): string {
   field('Created at', goTime(secret.CreatedAt));
   field('Updated at', goTime(secret.UpdatedAt));
   return lines.join('\n');
-}
-
-function secretPath(ref: string): string {
-  return `/secrets/${encodeURIComponent(ref)}`;
-}
-
-// ---- shared with config and network --------------------------------------------------------
-
-export interface ListFlags {
-  filter?: string[];
-  format?: string;
-  quiet?: boolean;
-}
-
-export interface InspectFlags {
-  format?: string;
-  pretty?: boolean;
-}
-
-/** `--pretty` and `--format` exclude each other, as in docker. */
-export function inspectFormat(flags: InspectFlags): OutputFormat {
-  if (flags.pretty && flags.format !== undefined) {
-    throw new InvalidArgumentError('--format is incompatible with human friendly format');
-  }
-  return parseFormat(flags.format);
-}
-
-/** The `filters` query parameter: absent when there is no filter. */
-export function filtersQuery(
-  filters: Record<string, string[]>,
-): Record<string, string | undefined> {
-  return { filters: Object.keys(filters).length > 0 ? JSON.stringify(filters) : undefined };
-}
-
-/**
- * Repeated `key=value` flags (`--label`, `--opt`) → a map; `key` alone has an empty value,
- * as docker's. Checked before any request.
- */
-export function parseKeyValues(flag: string, values: readonly string[]): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (const text of values) {
-    const eq = text.indexOf('=');
-    const key = eq < 0 ? text : text.slice(0, eq);
-    if (key.trim() === '') {
-      throw new InvalidArgumentError(
-        `invalid argument "${text}" for "${flag}" flag: expected key=value`,
-      );
-    }
-    map[key] = eq < 0 ? '' : text.slice(eq + 1);
-  }
-  return map;
-}
-
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: 'no such file or directory',
-  EACCES: 'permission denied',
-  EISDIR: 'is a directory',
-  ENOTDIR: 'not a directory',
-};
-
-/** The bytes of FILE, or of stdin for `-`; a file that cannot be read is one docker-like line. */
-export async function readData(io: CliIo, file: string): Promise<Uint8Array> {
-  if (file === '-') {
-    if (!io.readStdin) throw new InvalidArgumentError('cannot read STDIN here: give a file');
-    return io.readStdin();
-  }
-  try {
-    return await readFile(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? '';
-    const reason = ERRNO_TEXT[code] ?? oneLineMessage(error);
-    throw new InvalidArgumentError(
-      code === 'EISDIR'
-        ? `error reading content from "${file}": read ${file}: ${reason}`
-        : `open ${file}: ${reason}`,
-      { cause: error },
-    );
-  }
-}
-
-/** docker's Labels column: `k=v` pairs joined by commas (sorted here, for stable output). */
-export function labelsText(labels: Record<string, string> | null | undefined): string {
-  return Object.entries(labels ?? {})
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
-}
-
-/** `5 minutes ago`, as docker's CREATED and UPDATED columns. */
-export function ago(timestamp: string, now: number): string {
-  const at = Date.parse(timestamp);
-  return `${humanDuration(Number.isNaN(at) ? 0 : Math.max(0, now - at))} ago`;
-}
-
-/** Go's time.Time.String() in UTC, as docker's pretty blocks print a time. */
-export function goTime(timestamp: string): string {
-  const at = Date.parse(timestamp);
-  if (Number.isNaN(at)) return timestamp;
-  const iso = new Date(at).toISOString();
-  const fraction = iso.slice(20, 23).replace(/0+$/, '');
-  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${fraction ? `.${fraction}` : ''} +0000 UTC`;
-}
-
-/** docker's sort of `secret ls`, `config ls`: by name, naturally. */
-export function bySpecName(a: { Spec: { Name: string } }, b: { Spec: { Name: string } }): number {
-  return naturalCompare(a.Spec.Name, b.Spec.Name);
-}
-
-/** A `Key:   value` line writer for pretty blocks, values aligned at one column. */
-export function prettyField(lines: string[]): (key: string, value: string) => void {
-  return (key, value) => {
-    lines.push(`${`${key}:`.padEnd(19)}${value}`.trimEnd());
-  };
-}
-
-/** `Labels:` and one ` - key=value` line each (nothing without labels). */
-export function prettyLabels(
-  lines: string[],
-  labels: Record<string, string> | null | undefined,
-): void {
-  const keys = Object.keys(labels ?? {}).sort();
-  if (keys.length === 0) return;
-  lines.push('Labels:');
-  for (const key of keys) {
-    const value = labels?.[key] ?? '';
-    lines.push(` - ${key}${value ? `=${value}` : ''}`);
-  }
-}
-
-/** Pretty blocks of several objects, a blank line between them. */
-export function prettyBlocks<T>(objects: readonly T[], pretty: (object: T) => string): string {
-  return objects.map((o) => `${pretty(o)}\n`).join('\n');
-}
-
-/** GET each ref in turn; what was found, and an error per ref that was not. */
-export async function getEach<T>(
-  client: ApiClient,
-  refs: readonly string[],
-  pathOf: (ref: string) => string,
-): Promise<{ found: T[]; errors: unknown[] }> {
-  const found: T[] = [];
-  const errors: unknown[] = [];
-  for (const ref of refs) {
-    try {
-      found.push(await client.get<T>(pathOf(ref)));
-    } catch (error) {
-      errors.push(error);
-    }
-  }
-  return { found, errors };
-}
-
-/**
- * docker's `rm` over several names: each one removed is printed, a failure does not stop the
- * others, and the command fails (exit 1) if any did. `ignoreNotFound` is network rm's --force.
- */
-export async function removeEach(
-  client: ApiClient,
-  io: CliIo,
-  refs: readonly string[],
-  pathOf: (ref: string) => string,
-  options: { ignoreNotFound?: boolean } = {},
-): Promise<void> {
-  const errors: unknown[] = [];
-  for (const ref of refs) {
-    try {
-      await client.delete(pathOf(ref));
-      io.stdout(`${ref}\n`);
-    } catch (error) {
-      if (options.ignoreNotFound && error instanceof SwarmtsError && error.code === 'not_found') {
-        continue;
-      }
-      errors.push(error);
-    }
-  }
-  failIfAny(io, errors);
-}
-
-/**
- * Failures of a command over several objects: one `Error:` line each, exit code 1. All but
- * the last are printed here; the last is thrown for runCli to print.
- */
-export function failIfAny(io: CliIo, errors: readonly unknown[]): void {
-  if (errors.length === 0) return;
-  for (const error of errors.slice(0, -1)) io.stderr(`Error: ${oneLineMessage(error)}\n`);
-  throw errors.at(-1);
 }

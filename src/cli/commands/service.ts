@@ -7,8 +7,7 @@
 import type { Command } from 'commander';
 import type { ApiClient } from '../../api/client.js';
 import { InvalidArgumentError, oneLineMessage } from '../../errors.js';
-import type { Service, ServiceSpec, Task } from '../../state/service-types.js';
-import type { Node } from '../../state/types.js';
+import type { Service, ServiceSpec } from '../../state/service-types.js';
 import { type AgentInfo, type ApiCommandDeps, apiClient, collect, selfNodeId } from '../api.js';
 import { formatInspect, formatRows, parseFormat } from '../format.js';
 import type { CliIo } from '../io.js';
@@ -22,15 +21,8 @@ import {
   withReplicas,
 } from '../service/flags-to-spec.js';
 import { type WaitOptions, waitForService } from '../service/progress.js';
-import {
-  byName,
-  prettyService,
-  serviceRow,
-  serviceTable,
-  shortId,
-  taskRows,
-  taskTable,
-} from '../service/tables.js';
+import { byName, prettyService, serviceRow, serviceTable, shortId } from '../service/tables.js';
+import { printTasks } from '../service/task-list.js';
 
 export interface ServiceCommandDeps extends ApiCommandDeps {
   /** The wall clock in ms ("Running 5 seconds ago"); default Date.now. */
@@ -282,23 +274,14 @@ export function serviceCommand(program: Command, deps: ServiceCommandDeps): void
           const self = selfNodeId(await client.get<AgentInfo>('/info'));
           filters.node = filters.node.map((n) => (n === 'self' ? self : n));
         }
-        const tasks = await client.get<Task[]>('/tasks', {
-          filters: JSON.stringify({ ...filters, service: found.map((s) => s.ID) }),
-        });
-        const needNodes = !flags.quiet && flags.resolve;
-        const nodes = needNodes ? await client.get<Node[]>('/nodes') : [];
-        const rows = taskRows(tasks, {
-          serviceNames: new Map(found.map((s) => [s.ID, s.Spec.Name])),
-          nodes,
-          now: now(),
+        await printTasks(client, deps.io, found, {
+          filters,
+          format,
+          quiet: flags.quiet,
+          resolve: flags.resolve,
           trunc: flags.trunc,
-          indent: format.kind === 'default' && !flags.quiet,
+          now: now(),
         });
-        if (flags.quiet) {
-          for (const row of rows) deps.io.stdout(`${row.ID}\n`);
-        } else {
-          deps.io.stdout(formatRows(format, rows, taskTable));
-        }
       }
       failIfAny(deps.io, errors);
     },

@@ -9,18 +9,12 @@ import type { Command } from 'commander';
 import type { ApiClient } from '../../api/client.js';
 import { loadStack, NAMESPACE_LABEL } from '../../compose/index.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { Node, Service, Task } from '../../state/index.js';
+import type { Service } from '../../state/index.js';
 import { type ApiCommandDeps, apiClient, collect } from '../api.js';
 import { formatRows, parseFormat, renderTable } from '../format.js';
 import type { CliIo } from '../io.js';
-import {
-  byName,
-  serviceRow,
-  serviceTable,
-  shortId,
-  taskRows,
-  taskTable,
-} from '../service/tables.js';
+import { byName, serviceRow, serviceTable, shortId } from '../service/tables.js';
+import { printTasks } from '../service/task-list.js';
 import { deployStack } from '../stack/deploy.js';
 import { naturalCompare } from './node.js';
 import { parseFilters } from './service.js';
@@ -167,19 +161,14 @@ export function stackCommand(program: Command, deps: StackCommandDeps): void {
         deps.io.stderr(`Nothing found in stack: ${namespace}\n`);
         return;
       }
-      const tasks = await client.get<Task[]>('/tasks', {
-        filters: JSON.stringify({ ...filters, service: list.map((s) => s.ID) }),
-      });
-      const nodes = !flags.quiet && flags.resolve ? await client.get<Node[]>('/nodes') : [];
-      const rows = taskRows(tasks, {
-        serviceNames: new Map(list.map((s) => [s.ID, s.Spec.Name])),
-        nodes,
-        now: now(),
+      await printTasks(client, deps.io, list, {
+        filters,
+        format,
+        quiet: flags.quiet,
+        resolve: flags.resolve,
         trunc: flags.trunc,
-        indent: format.kind === 'default' && !flags.quiet,
+        now: now(),
       });
-      if (flags.quiet) for (const row of rows) deps.io.stdout(`${row.ID}\n`);
-      else deps.io.stdout(formatRows(format, rows, taskTable));
     },
   );
 
