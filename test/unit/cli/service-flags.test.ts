@@ -9,6 +9,7 @@ import {
   specFromOptions,
   withReplicas,
 } from '../../../src/cli/service/flags-to-spec.js';
+import type { ServiceSpec } from '../../../src/state/service-types.js';
 import {
   formatCpus,
   formatDuration,
@@ -18,7 +19,6 @@ import {
   parseDuration,
   shellWords,
 } from '../../../src/units.js';
-import type { ServiceSpec } from '../../../src/state/service-types.js';
 
 describe('durations', () => {
   it('parses Go durations into nanoseconds', () => {

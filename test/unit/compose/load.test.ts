@@ -161,7 +161,7 @@ describe('errors of a stack file', () => {
     ],
     [
       '    command: "echo \'open"\n',
-      'services.web.command cannot be split into words: unterminated quoted string in echo \'open',
+      "services.web.command cannot be split into words: unterminated quoted string in echo 'open",
       4,
     ],
     [
