@@ -6,10 +6,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ApiClient } from '../src/api/client.js';
 import type { Cluster, Node } from '../src/state/types.js';
+import { memoryNodeDir } from '../src/worker/task-files-dir.js';
 import type { TestHost } from './test-hosts.js';
 
 const MAIN = resolve(import.meta.dirname, '../dist/cli/main.js');
@@ -36,6 +37,8 @@ export class TestAgent {
   readonly dataDir: string;
   readonly logFile: string;
   process: ChildProcess | undefined;
+  /** The node id as the agent last said (for clean-up after it is gone). */
+  nodeId: string | undefined;
 
   constructor(readonly spec: AgentSpec) {
     this.socket = join(spec.dir, 'swarmts.sock');
@@ -87,11 +90,21 @@ export class TestAgent {
       waitUntil(async () => (await this.client.get<string>('/_ping')) === 'OK', timeoutMs),
       exited,
     ]);
+    this.nodeId = (await this.info()).ID;
   }
 
-  /** SIGTERM and wait for the exit. */
+  /**
+   * SIGTERM and wait for the exit. The task files the agent kept in memory (/dev/shm) go too,
+   * as the test hosts' engines and data dirs do, so no run leaves secrets behind; a restarted
+   * agent writes them again for the containers it adopts.
+   */
   async stop(): Promise<number | null> {
-    return this.signal('SIGTERM');
+    const nodeId = await this.info()
+      .then((info) => info.ID)
+      .catch(() => this.nodeId);
+    const code = await this.signal('SIGTERM');
+    if (nodeId) await rm(memoryNodeDir(nodeId), { recursive: true, force: true });
+    return code;
   }
 
   async kill9(): Promise<void> {

@@ -33,6 +33,7 @@ import { DockerRuntime } from '../runtime/index.js';
 import type { ClusterStore } from '../state/index.js';
 import type { NodeDescription } from '../state/types.js';
 import { SWARMTS_VERSION } from '../version.js';
+import { memoryNodeDir } from '../worker/task-files-dir.js';
 import {
   DEFAULT_PORT,
   defaultAdvertiseIp,
@@ -437,6 +438,9 @@ export class Agent implements AgentControl {
     await this.stateWrites;
     await removeSwarmState(dataDir);
     await rm(join(dataDir, 'raft'), { recursive: true, force: true });
+    // Secrets and configs of this node's tasks (keyed by the identity about to go).
+    await rm(memoryNodeDir(this.identity.nodeId), { recursive: true, force: true });
+    await rm(join(dataDir, 'task-files'), { recursive: true, force: true });
     await rm(join(dataDir, IDENTITY_FILE), { force: true });
     this.identity = await loadOrCreateIdentity(dataDir);
     await rm(join(dataDir, LEAVING_FILE), { force: true });
