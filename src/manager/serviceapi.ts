@@ -71,6 +71,10 @@ export class ServiceApi {
         UpdatedAt: at,
         Spec: spec,
         Endpoint: { Spec: spec.EndpointSpec ?? {}, Ports: ports },
+        // A job's first run, as Swarm records it (the docker CLI's job progress reads it).
+        ...(spec.Mode.ReplicatedJob || spec.Mode.GlobalJob
+          ? { JobStatus: { JobIteration: { Index: 0 }, LastExecution: at } }
+          : {}),
       },
     });
     return { ID: id };
@@ -254,6 +258,9 @@ export class ServiceApi {
     let desired: number;
     if (mode.Replicated) desired = mode.Replicated.Replicas ?? 1;
     else if (mode.ReplicatedJob) desired = mode.ReplicatedJob.MaxConcurrent ?? 1;
+    // A global job's desired tasks are those still to complete, as Swarm counts them (the
+    // docker CLI shows `running/desired (completed/desired+completed completed)`).
+    else if (mode.GlobalJob) desired = tasks.filter(isLive).length;
     else
       desired = tasks.filter(
         (t) => isLive(t) || (t.Status.State === 'complete' && !isTerminal(t.DesiredState)),
@@ -340,14 +347,29 @@ export function resolveReferences(spec: ServiceSpec, store: ClusterStore): Servi
   });
 }
 
+/**
+ * Counts a client left out, as Swarm fills them in (the docker CLI sends `{"Replicated": {}}`
+ * without --replicas, and its progress display needs the number back).
+ */
+function withModeDefaults(mode: ServiceSpec['Mode']): ServiceSpec['Mode'] {
+  if (mode.Replicated) return { Replicated: { Replicas: mode.Replicated.Replicas ?? 1 } };
+  if (mode.ReplicatedJob) {
+    const MaxConcurrent = mode.ReplicatedJob.MaxConcurrent ?? 1;
+    const TotalCompletions = mode.ReplicatedJob.TotalCompletions ?? MaxConcurrent;
+    return { ReplicatedJob: { MaxConcurrent, TotalCompletions } };
+  }
+  return mode;
+}
+
 /** Swarm's defaults filled in, and what the schema cannot check checked. */
 export function completeSpec(input: ServiceSpecInput): ServiceSpec {
   const name = input.Name ?? '';
   if (name === '') throw new InvalidArgumentError('invalid service spec: Name: a name is required');
-  const mode =
+  const mode = withModeDefaults(
     input.Mode && Object.values(input.Mode).some((v) => v !== undefined)
       ? input.Mode
-      : { Replicated: { Replicas: 1 } };
+      : { Replicated: { Replicas: 1 } },
+  );
   const spec: ServiceSpec = {
     Name: name,
     Labels: input.Labels ?? {},

@@ -272,6 +272,38 @@ describe('the docker CLI (Debian docker.io) against swarmts', () => {
     expect(lines(await ok(['service', 'ls', '-q']))).toEqual([]);
   }, 180_000);
 
+  it('runs a replicated job and a global job to completion, following their progress', async () => {
+    const job = await docker([
+      'service',
+      'create',
+      '--mode',
+      'replicated-job',
+      '--replicas',
+      '2',
+      '--name',
+      'once',
+      DEFAULT_TEST_IMAGE,
+      'true',
+    ]);
+    expect(job.code, job.stderr).toBe(0);
+    expect(job.stdout).toMatch(/job complete/);
+    const global = await docker([
+      'service',
+      'create',
+      '--mode',
+      'global-job',
+      '--name',
+      'everywhere',
+      DEFAULT_TEST_IMAGE,
+      'true',
+    ]);
+    expect(global.code, global.stderr).toBe(0);
+    expect(await ok(['service', 'ls', '--format', '{{.Name}} {{.Replicas}}'])).toBe(
+      'everywhere 0/0 (3/3 completed)\nonce 0/2 (2/2 completed)\n',
+    );
+    await ok(['service', 'rm', 'once', 'everywhere']);
+  }, 120_000);
+
   it('creates, lists, inspects and removes secrets and configs; never shows a secret', async () => {
     await writeFile(join(work, 'token.txt'), 'very-secret-token');
     await writeFile(join(work, 'app.conf'), 'mode=fast\n');

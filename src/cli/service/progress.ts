@@ -229,10 +229,13 @@ function unitsOf(input: ProgressInput, kind: Kind): Unit[] {
   if (kind === 'replicated' || kind === 'replicated-job') {
     const total = expectedUnits(service, kind, 0);
     const units: Unit[] = [];
-    for (let slot = 1; slot <= total; slot++) {
+    // A job's slots count from 0 (as Swarm's), a service's from 1; both show as 1..total.
+    const first = kind === 'replicated-job' ? 0 : 1;
+    for (let n = 1; n <= total; n++) {
+      const slot = first + n - 1;
       units.push({
-        id: `${slot}/${total}`,
-        name: `${name}.${slot}`,
+        id: `${n}/${total}`,
+        name: `${name}.${n}`,
         tasks: current.filter((t) => t.Slot === slot).sort(byAge),
       });
     }

@@ -101,7 +101,9 @@ function replicatedJob(b: RoundBuilder, tasks: readonly Task[]): FilledUnit[] {
     return true;
   };
   const filled: FilledUnit[] = [];
-  for (let slot = 1; slot <= total; slot++) {
+  // A job's slots count from 0, as Swarm numbers them (the docker CLI's job progress
+  // counts on it); a replicated service's count from 1.
+  for (let slot = 0; slot < total; slot++) {
     const unit: Unit = { key: `slot:${slot}`, slot, tasks: bySlot.get(String(slot)) ?? [] };
     filled.push(fillUnit(b, unit, { wanted: true, mayCreate, jobIteration: iteration }));
   }

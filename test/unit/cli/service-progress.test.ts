@@ -364,10 +364,11 @@ describe('assessProgress: global services and jobs', () => {
       { JobStatus: { JobIteration: { Index: 1 } } },
     );
     const iteration = { JobIteration: { Index: 1 } };
+    // A job's slots count from 0, as Swarm's; they show as 1/3..3/3.
     const tasks = [
-      task(svc, 1, 'complete', { ...iteration }),
-      task(svc, 2, 'running', { ...iteration }),
-      task(svc, 3, 'complete', { JobIteration: { Index: 0 } }),
+      task(svc, 0, 'complete', { ...iteration }),
+      task(svc, 1, 'running', { ...iteration }),
+      task(svc, 2, 'complete', { JobIteration: { Index: 0 } }),
     ];
     const report = assess({ service: svc, tasks });
     expect(report.verdict).toBe('in-progress');
@@ -380,8 +381,8 @@ describe('assessProgress: global services and jobs', () => {
     ]);
     const finished = [
       ...tasks,
+      task(svc, 1, 'complete', iteration),
       task(svc, 2, 'complete', iteration),
-      task(svc, 3, 'complete', iteration),
     ];
     expect(assess({ service: svc, tasks: finished }).verdict).toBe('converged');
   });

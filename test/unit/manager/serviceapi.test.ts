@@ -35,6 +35,21 @@ describe('service specs', () => {
     });
   });
 
+  it('fills in the counts a docker client leaves out of the mode', () => {
+    expect(
+      completeSpec({ Name: 'web', TaskTemplate: template, Mode: { Replicated: {} } }).Mode,
+    ).toEqual({
+      Replicated: { Replicas: 1 },
+    });
+    expect(
+      completeSpec({
+        Name: 'job',
+        TaskTemplate: template,
+        Mode: { ReplicatedJob: { MaxConcurrent: 3 } },
+      }).Mode,
+    ).toEqual({ ReplicatedJob: { MaxConcurrent: 3, TotalCompletions: 3 } });
+  });
+
   it('refuses a bad constraint, naming it', () => {
     const spec = {
       Name: 'web',

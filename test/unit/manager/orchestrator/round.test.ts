@@ -170,16 +170,17 @@ describe('jobs', () => {
   it('runs a replicated job to its completions, at most MaxConcurrent at a time', () => {
     const svc = service({ Mode: { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 3 } } });
     const { run } = harness([node('n1')]);
+    // A job's slots count from 0, as Swarm's (the docker CLI's job progress expects it).
     expect(creates(run(svc, []).ops)).toEqual([
+      { slot: 0, nodeId: '' },
       { slot: 1, nodeId: '' },
-      { slot: 2, nodeId: '' },
     ]);
-    const out = run(svc, [task(svc, 1, 'complete'), task(svc, 2, 'running')]);
-    expect(creates(out.ops)).toEqual([{ slot: 3, nodeId: '' }]);
+    const out = run(svc, [task(svc, 0, 'complete'), task(svc, 1, 'running')]);
+    expect(creates(out.ops)).toEqual([{ slot: 2, nodeId: '' }]);
     const done = run(svc, [
+      task(svc, 0, 'complete'),
       task(svc, 1, 'complete'),
       task(svc, 2, 'complete'),
-      task(svc, 3, 'complete'),
     ]);
     expect(done.ops).toEqual([]);
   });
@@ -205,7 +206,7 @@ describe('jobs', () => {
       TaskTemplate: { ContainerSpec: { Image: 'busybox' }, RestartPolicy: { Delay: 0 } },
     });
     const { run } = harness([node('n1')]);
-    expect(creates(run(svc, [task(svc, 1, 'failed')]).ops)).toEqual([{ slot: 1, nodeId: '' }]);
+    expect(creates(run(svc, [task(svc, 0, 'failed')]).ops)).toEqual([{ slot: 0, nodeId: '' }]);
   });
 });
 
