@@ -42,6 +42,13 @@ export async function removeLabelled(
 ): Promise<void> {
   const containers = await runtime.listContainers({ labels, all: true });
   await Promise.all(containers.map((c) => runtime.removeContainer(c.id, { force: true })));
+  // A container whose removal another party (an executor) had already begun reports success
+  // while the engine still lists it as "removing": wait until the engine is done with it.
+  const deadline = Date.now() + 15_000;
+  while ((await runtime.listContainers({ labels, all: true })).length > 0) {
+    if (Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /**
