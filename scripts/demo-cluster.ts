@@ -19,6 +19,7 @@ import { createTestHosts, DEFAULT_TEST_IMAGE, openTestHosts } from '../cluster/t
 import { ApiClient } from '../src/api/client.js';
 import { DockerRuntime } from '../src/runtime/index.js';
 import type { Node } from '../src/state/index.js';
+import { memoryNodeDir } from '../src/worker/task-files-dir.js';
 
 const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
 const ROOT = process.getuid?.() === 0;
@@ -84,6 +85,10 @@ async function down(): Promise<void> {
       }
     }
     await rm(LOOPBACK_DIR, { recursive: true, force: true });
+  }
+  // The agents' task files (secrets, configs) on /dev/shm go with them.
+  for (const nodeId of state.nodeIds ?? []) {
+    await rm(memoryNodeDir(nodeId), { recursive: true, force: true });
   }
   await rm(STATE_FILE, { force: true });
   console.log('Demo cluster removed.');
