@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { ApiClient } from '../../api/client.js';
 import { InvalidArgumentError, oneLineMessage } from '../../errors.js';
 import type { Service, ServiceSpec } from '../../state/service-types.js';
-import { type AgentInfo, type ApiCommandDeps, apiClient, collect, selfNodeId } from '../api.js';
+import { type ApiCommandDeps, apiClient, collect } from '../api.js';
 import { formatInspect, formatRows, parseFormat } from '../format.js';
 import type { CliIo } from '../io.js';
 import {
@@ -22,7 +22,12 @@ import {
 } from '../service/flags-to-spec.js';
 import { type WaitOptions, waitForService } from '../service/progress.js';
 import { byName, prettyService, serviceRow, serviceTable, shortId } from '../service/tables.js';
-import { printTasks } from '../service/task-list.js';
+import {
+  parseTaskListFlags,
+  printTasks,
+  type TaskListFlags,
+  withTaskListOptions,
+} from '../service/task-list.js';
 
 export interface ServiceCommandDeps extends ApiCommandDeps {
   /** The wall clock in ms ("Running 5 seconds ago"); default Date.now. */
@@ -237,55 +242,27 @@ export function serviceCommand(program: Command, deps: ServiceCommandDeps): void
     deps.io.stdout(formatRows(format, rows, serviceTable));
   });
 
-  const ps = service
-    .command('ps')
-    .description('List the tasks of one or more services')
-    .argument('<service...>', 'Service name, ID or ID prefix')
-    .option('-f, --filter <key=value>', 'Filter output (id, name, node, desired-state)', collect)
-    .option('--format <format>', "'json' (one object per line), or a template such as '{{.Name}}'")
-    .option('--no-trunc', 'Do not truncate output')
-    .option('--no-resolve', 'Do not map IDs to names')
-    .option('-q, --quiet', 'Only display task IDs');
-  ps.action(
-    async (
-      refs: string[],
-      flags: {
-        filter?: string[];
-        format?: string;
-        trunc: boolean;
-        resolve: boolean;
-        quiet?: boolean;
-      },
-    ) => {
-      const format = parseFormat(flags.format);
-      const filters = parseFilters(flags.filter ?? [], ['id', 'name', 'node', 'desired-state']);
-      const client = apiClient(ps, deps);
-      const found: Service[] = [];
-      const errors: unknown[] = [];
-      for (const ref of refs) {
-        try {
-          found.push(await client.get<Service>(servicePath(ref)));
-        } catch (error) {
-          errors.push(error);
-        }
-      }
-      if (found.length > 0) {
-        if (filters.node?.includes('self')) {
-          const self = selfNodeId(await client.get<AgentInfo>('/info'));
-          filters.node = filters.node.map((n) => (n === 'self' ? self : n));
-        }
-        await printTasks(client, deps.io, found, {
-          filters,
-          format,
-          quiet: flags.quiet,
-          resolve: flags.resolve,
-          trunc: flags.trunc,
-          now: now(),
-        });
-      }
-      failIfAny(deps.io, errors);
-    },
+  const ps = withTaskListOptions(
+    service
+      .command('ps')
+      .description('List the tasks of one or more services')
+      .argument('<service...>', 'Service name, ID or ID prefix'),
   );
+  ps.action(async (refs: string[], flags: TaskListFlags) => {
+    parseTaskListFlags(flags);
+    const client = apiClient(ps, deps);
+    const found: Service[] = [];
+    const errors: unknown[] = [];
+    for (const ref of refs) {
+      try {
+        found.push(await client.get<Service>(servicePath(ref)));
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+    if (found.length > 0) await printTasks(client, deps.io, found, flags, now());
+    failIfAny(deps.io, errors);
+  });
 
   const inspect = service
     .command('inspect')

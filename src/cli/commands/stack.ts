@@ -14,7 +14,12 @@ import { type ApiCommandDeps, apiClient, collect } from '../api.js';
 import { formatRows, parseFormat, renderTable } from '../format.js';
 import type { CliIo } from '../io.js';
 import { byName, serviceRow, serviceTable, shortId } from '../service/tables.js';
-import { printTasks } from '../service/task-list.js';
+import {
+  parseTaskListFlags,
+  printTasks,
+  type TaskListFlags,
+  withTaskListOptions,
+} from '../service/task-list.js';
 import { deployStack } from '../stack/deploy.js';
 import { naturalCompare } from './node.js';
 import { parseFilters } from './service.js';
@@ -133,44 +138,22 @@ export function stackCommand(program: Command, deps: StackCommandDeps): void {
     },
   );
 
-  const ps = stack
-    .command('ps')
-    .description('List the tasks in the stack')
-    .argument('<stack>', 'Stack name')
-    .option('-f, --filter <key=value>', 'Filter output (id, name, node, desired-state)', collect)
-    .option('--format <format>', "'json' (one object per line), or a template such as '{{.Name}}'")
-    .option('--no-trunc', 'Do not truncate output')
-    .option('--no-resolve', 'Do not map IDs to names')
-    .option('-q, --quiet', 'Only display task IDs');
-  ps.action(
-    async (
-      namespace: string,
-      flags: {
-        filter?: string[];
-        format?: string;
-        trunc: boolean;
-        resolve: boolean;
-        quiet?: boolean;
-      },
-    ) => {
-      const format = parseFormat(flags.format);
-      const filters = parseFilters(flags.filter ?? [], ['id', 'name', 'node', 'desired-state']);
-      const client = apiClient(ps, deps);
-      const list = await stackServices(client, namespace, {});
-      if (list.length === 0) {
-        deps.io.stderr(`Nothing found in stack: ${namespace}\n`);
-        return;
-      }
-      await printTasks(client, deps.io, list, {
-        filters,
-        format,
-        quiet: flags.quiet,
-        resolve: flags.resolve,
-        trunc: flags.trunc,
-        now: now(),
-      });
-    },
+  const ps = withTaskListOptions(
+    stack
+      .command('ps')
+      .description('List the tasks in the stack')
+      .argument('<stack>', 'Stack name'),
   );
+  ps.action(async (namespace: string, flags: TaskListFlags) => {
+    parseTaskListFlags(flags);
+    const client = apiClient(ps, deps);
+    const list = await stackServices(client, namespace, {});
+    if (list.length === 0) {
+      deps.io.stderr(`Nothing found in stack: ${namespace}\n`);
+      return;
+    }
+    await printTasks(client, deps.io, list, flags, now());
+  });
 
   const rm = stack
     .command('rm')
