@@ -4,16 +4,18 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm ci && npm run build
+COPY scripts/bundle.mjs ./scripts/
+RUN npm ci
 
 FROM node:20-bookworm-slim
 WORKDIR /opt/swarmts
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
+# No install scripts: `prepare` would build, and the build is copied from the stage above.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /src/dist ./dist
-RUN ln -s /opt/swarmts/dist/cli/main.js /usr/local/bin/swarmts
+RUN ln -s /opt/swarmts/dist/bundle/swarmts.js /usr/local/bin/swarmts
 ENV SWARMTS_HOST=/run/swarmts/swarmts.sock
 EXPOSE 4377
 VOLUME ["/var/lib/swarmts"]
-ENTRYPOINT ["node", "--max-semi-space-size=1", "--v8-pool-size=1", "/opt/swarmts/dist/cli/main.js", "agent"]
+ENTRYPOINT ["node", "--max-semi-space-size=1", "--v8-pool-size=1", "/opt/swarmts/dist/bundle/swarmts.js", "agent"]
 CMD ["--data-dir", "/var/lib/swarmts"]

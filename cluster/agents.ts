@@ -13,7 +13,8 @@ import type { Cluster, Node } from '../src/state/types.js';
 import { memoryNodeDir } from '../src/worker/task-files-dir.js';
 import type { TestHost } from './test-hosts.js';
 
-const MAIN = resolve(import.meta.dirname, '../dist/cli/main.js');
+/** What `swarmts` runs: the tests exercise the bundle users get (scripts/bundle.mjs). */
+const MAIN = resolve(import.meta.dirname, '../dist/bundle/swarmts.js');
 
 export type Launcher = (command: string, args: string[]) => ChildProcess;
 

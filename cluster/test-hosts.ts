@@ -4,7 +4,7 @@
  * For e2e tests and the demo; see docs/test-hosts.md.
  *
  *   const cluster = await createTestHosts({ count: 3 });
- *   const agent = cluster.hosts[0].spawn('node', ['dist/cli/main.js', 'agent', ...]);
+ *   const agent = cluster.hosts[0].spawn('node', ['dist/bundle/swarmts.js', 'agent', ...]);
  *   await cluster.hosts[1].cut();
  *   await cluster.destroy();
  *

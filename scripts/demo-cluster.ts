@@ -21,7 +21,7 @@ import { DockerRuntime } from '../src/runtime/index.js';
 import type { Node } from '../src/state/index.js';
 import { memoryNodeDir } from '../src/worker/task-files-dir.js';
 
-const CLI = resolve(import.meta.dirname, '../dist/cli/main.js');
+const CLI = resolve(import.meta.dirname, '../dist/bundle/swarmts.js');
 const ROOT = process.getuid?.() === 0;
 /**
  * Without root there are no network namespaces: three agents on 127.0.0.1–3 share this

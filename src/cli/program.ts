@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import type { ApiClient } from '../api/client.js';
 import { oneLineMessage } from '../errors.js';
-import { DockerRuntime } from '../runtime/index.js';
+import type { DockerRuntime } from '../runtime/index.js';
 import { SWARMTS_VERSION } from '../version.js';
 import { agentCommand } from './commands/agent.js';
 import { configCommand } from './commands/config.js';
@@ -53,7 +53,13 @@ export function buildProgram(deps: CliDeps): Command {
   networkCommand(program, { io: deps.io, ...(deps.client ? { client: deps.client } : {}) });
   versionCommand(program, {
     io: deps.io,
-    runtime: deps.runtime ?? ((dockerHost) => new DockerRuntime(dockerHost ? { dockerHost } : {})),
+    // Imported when used: every other command would otherwise load dockerode for nothing.
+    runtime:
+      deps.runtime ??
+      (async (dockerHost) => {
+        const { DockerRuntime } = await import('../runtime/index.js');
+        return new DockerRuntime(dockerHost ? { dockerHost } : {});
+      }),
   });
   for (const command of program.commands)
     command.exitOverride().helpOption('-h, --help', 'Show help');

@@ -22,11 +22,9 @@ import type {
   UpdateConfig,
 } from '../state/service-types.js';
 import { ComposeError } from './errors.js';
+import { IMAGE_LABEL, NAMESPACE_LABEL } from './labels.js';
 import type { Path } from './load.js';
 import type { ComposeProject, ComposeService } from './schema.js';
-
-export const NAMESPACE_LABEL = 'com.docker.stack.namespace';
-export const IMAGE_LABEL = 'com.docker.stack.image';
 
 export interface StackPlan {
   namespace: string;

@@ -14,9 +14,10 @@ import { loadFile, SourceMap, type Tree } from './load.js';
 import { mergeFiles } from './merge.js';
 import { type ComposeProject, validateProject } from './schema.js';
 
-export { IMAGE_LABEL, NAMESPACE_LABEL, type StackPlan, toStackPlan } from './convert.js';
+export { type StackPlan, toStackPlan } from './convert.js';
 export { parseDotenv } from './dotenv.js';
 export { ComposeError } from './errors.js';
+export { IMAGE_LABEL, NAMESPACE_LABEL } from './labels.js';
 
 export interface StackFile {
   /** As the user named it; errors quote it. */

@@ -538,7 +538,7 @@ function swarmtsCli(args: string[], cwd: string, env: Record<string, string> = {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [join(process.cwd(), 'dist/cli/main.js'), '-H', manager().socket, ...args],
+      [join(process.cwd(), 'dist/bundle/swarmts.js'), '-H', manager().socket, ...args],
       { cwd, timeout: 120_000, env: { ...process.env, ...env } },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

@@ -4,7 +4,6 @@
  * database closes, libp2p closes.
  */
 import type { Command } from 'commander';
-import { Agent } from '../../agent/agent.js';
 import { DEFAULT_SOCKET } from '../../api/client.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { createLogger, type LogLevel } from '../../log.js';
@@ -48,6 +47,8 @@ export function agentCommand(program: Command, deps: AgentCommandDeps): void {
       }
       const logger = createLogger({ level: flags.logLevel as LogLevel, stderr: true });
       const dockerHost = flags.dockerHost ?? deps.io.env.DOCKER_HOST;
+      // Imported here, not above: the CLI's other commands never load libp2p or dockerode.
+      const { Agent } = await import('../../agent/agent.js');
       const agent = await Agent.start({
         dataDir: flags.dataDir,
         listenAddr: flags.listenAddr,

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ApiClient } from '../../api/client.js';
-import { loadStack, NAMESPACE_LABEL } from '../../compose/index.js';
+import { NAMESPACE_LABEL } from '../../compose/labels.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { Service } from '../../state/index.js';
 import { type ApiCommandDeps, apiClient, collect } from '../api.js';
@@ -20,7 +20,6 @@ import {
   type TaskListFlags,
   withTaskListOptions,
 } from '../service/task-list.js';
-import { deployStack } from '../stack/deploy.js';
 import { naturalCompare } from './node.js';
 import { parseFilters } from './service.js';
 
@@ -70,6 +69,11 @@ export function stackCommand(program: Command, deps: StackCommandDeps): void {
           );
         }
       });
+      // The Compose loader (and its YAML parser) is loaded by the one command that reads files.
+      const [{ loadStack }, { deployStack }] = await Promise.all([
+        import('../../compose/index.js'),
+        import('../stack/deploy.js'),
+      ]);
       const plan = loadStack(files, {
         namespace,
         env: deps.io.env,

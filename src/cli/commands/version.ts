@@ -8,7 +8,10 @@ import type { CliIo } from '../io.js';
 export interface VersionDeps {
   io: CliIo;
   /** The engine at `--docker-host` (or DOCKER_HOST, or the standard socket). */
-  runtime: (dockerHost: string | undefined) => ContainerRuntime & { endpoint: string };
+  /** May load the engine client lazily: only `version` needs it in the CLI. */
+  runtime: (
+    dockerHost: string | undefined,
+  ) => (ContainerRuntime & { endpoint: string }) | Promise<ContainerRuntime & { endpoint: string }>;
 }
 
 interface VersionReport {
@@ -43,7 +46,7 @@ export function versionCommand(program: Command, deps: VersionDeps): void {
           Arch: process.arch,
         },
       };
-      const runtime = deps.runtime(options.dockerHost ?? deps.io.env.DOCKER_HOST);
+      const runtime = await deps.runtime(options.dockerHost ?? deps.io.env.DOCKER_HOST);
       let engineError: unknown;
       try {
         report.Engine = engineSection(runtime.endpoint, await runtime.info());

@@ -7,7 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ApiClient } from '../../api/client.js';
-import { NAMESPACE_LABEL, type StackPlan } from '../../compose/index.js';
+import type { StackPlan } from '../../compose/index.js';
+import { NAMESPACE_LABEL } from '../../compose/labels.js';
 import { InvalidArgumentError, SwarmtsError } from '../../errors.js';
 import { mapReferences, type Service, type ServiceSpec } from '../../state/index.js';
 
