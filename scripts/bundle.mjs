@@ -22,8 +22,8 @@ const { version } = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8
 
 /**
  * docker-modem requires ssh2 at load time, for `ssh://` engines only; ssh2 loads two native
- * addons and a WebAssembly module. This stand-in loads it the first time an ssh connection is
- * made, so agents on a unix socket or tcp engine never pay for it.
+ * addons and a WebAssembly module. swarmts takes unix:// and tcp:// engines only, so this
+ * stand-in is never constructed; should ssh:// ever be allowed, it loads the real ssh2 then.
  */
 const lazySsh2 = {
   name: 'lazy-ssh2',
