@@ -23,6 +23,7 @@ import type {
   ConfChange,
   ConfState,
   Entry,
+  HardState,
   Message,
   NodeId,
   Ready,
@@ -131,7 +132,8 @@ export class RaftDriver {
   private stopTicker: (() => void) | undefined;
   private stopped = false;
   private failure: Error | undefined;
-  private backgroundWrite: Promise<void> = Promise.resolve();
+  /** A commit-only round's hard state, not written yet: it goes with the next write. */
+  private unwrittenHardState: HardState | undefined;
   private queued: Array<{ requestId: string; data: Uint8Array }> = [];
   private ticks = 0;
   private readonly waitTicks: number;
@@ -187,7 +189,14 @@ export class RaftDriver {
     this.stopped = true;
     this.stopTicker?.();
     await this.running;
-    await this.backgroundWrite;
+    // A clean stop leaves the latest commit index on disk, so a restart applies all it knew.
+    const hardState = this.unwrittenHardState;
+    this.unwrittenHardState = undefined;
+    if (hardState && !this.failure) {
+      await this.storage
+        .persist({ hardState, entries: [], sync: true })
+        .catch((error: unknown) => this.log.warn({ err: String(error) }, 'commit index not saved'));
+    }
     this.failAll(new DriverStoppedError());
   }
 
@@ -363,25 +372,26 @@ export class RaftDriver {
   }
 
   /**
-   * Writes a Ready. A round that only moves the commit index promises nothing durable (the
-   * entries are on disk already; a restart re-learns the commit index from the leader), so it
-   * is written in the background and the round goes on to apply. Writes still reach LevelDB
-   * one after another: concurrent batches could land out of order.
+   * Writes a Ready. A round that only moves the commit index promises nothing durable: Raft's
+   * commit index is volatile state (a restarted node learns it again from the leader, and
+   * --force-new-cluster keeps the whole log, not only what the stored index covers). Such a
+   * round writes nothing; its hard state goes to disk with the next write, which must be
+   * synced anyway. This spares every member a LevelDB write per commit, and the next round's
+   * synced write no longer waits for it (a proposal's path goes through two such rounds).
    */
   private async persist(ready: Ready): Promise<void> {
-    await this.backgroundWrite;
-    const write = this.storage.persist({
-      hardState: ready.hardState,
+    if (!ready.mustSync && ready.entries.length === 0 && !ready.snapshot) {
+      if (ready.hardState) this.unwrittenHardState = ready.hardState;
+      return;
+    }
+    const hardState = ready.hardState ?? this.unwrittenHardState;
+    this.unwrittenHardState = undefined;
+    await this.storage.persist({
+      hardState,
       entries: ready.entries,
       snapshot: ready.snapshot,
       sync: ready.mustSync,
     });
-    const commitOnly = !ready.mustSync && ready.entries.length === 0 && !ready.snapshot;
-    if (!commitOnly) {
-      await write;
-      return;
-    }
-    this.backgroundWrite = write.catch((error: unknown) => this.fail(error));
   }
 
   private applyEntry(entry: Entry): void {
@@ -494,7 +504,6 @@ export class RaftDriver {
     if (this.applied - this.snapshotIndex < every) return;
     const keep = this.options.catchUpEntries ?? 5_000;
     const index = this.applied;
-    await this.backgroundWrite;
     await this.storage.snapshotAndCompact(
       index,
       this.conf,
