@@ -343,7 +343,12 @@ export class RaftDriver {
     // Anyone else must not send before persisting (votes and acks promise durable state).
     const leading = (ready.softState?.role ?? this.role) === 'leader';
     const messages = coalesceMessages(ready.messages);
-    if (leading) this.options.sender.send(messages);
+    if (leading) {
+      this.options.sender.send(messages);
+      // The transport writes on a microtask: let it run before LevelDB's batch call, which
+      // holds the main thread for 0.1–0.2 ms; the appends reach the wire that much sooner.
+      await Promise.resolve();
+    }
     await this.persist(ready);
     if (!leading) this.options.sender.send(messages);
     if (ready.snapshot) {
