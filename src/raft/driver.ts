@@ -190,12 +190,10 @@ export class RaftDriver {
     this.stopTicker?.();
     await this.running;
     // A clean stop leaves the latest commit index on disk, so a restart applies all it knew.
-    const hardState = this.unwrittenHardState;
-    this.unwrittenHardState = undefined;
-    if (hardState && !this.failure) {
-      await this.storage
-        .persist({ hardState, entries: [], sync: true })
-        .catch((error: unknown) => this.log.warn({ err: String(error) }, 'commit index not saved'));
+    if (!this.failure) {
+      await this.writeHardState().catch((error: unknown) =>
+        this.log.warn({ err: String(error) }, 'commit index not saved'),
+      );
     }
     this.failAll(new DriverStoppedError());
   }
@@ -399,6 +397,14 @@ export class RaftDriver {
     });
   }
 
+  /** Writes the hard state a commit-only round left unwritten, if any. */
+  private async writeHardState(): Promise<void> {
+    const hardState = this.unwrittenHardState;
+    if (!hardState) return;
+    this.unwrittenHardState = undefined;
+    await this.storage.persist({ hardState, entries: [], sync: true });
+  }
+
   private applyEntry(entry: Entry): void {
     if (entry.index <= this.applied) return;
     this.applied = entry.index;
@@ -509,6 +515,9 @@ export class RaftDriver {
     if (this.applied - this.snapshotIndex < every) return;
     const keep = this.options.catchUpEntries ?? 5_000;
     const index = this.applied;
+    // The stored commit index must not be behind the snapshot: a restart applies from the
+    // snapshot, and the core refuses an applied index beyond what it knows is committed.
+    await this.writeHardState();
     await this.storage.snapshotAndCompact(
       index,
       this.conf,
