@@ -50,6 +50,18 @@ const lazySsh2 = {
 };
 
 await rm(outdir, { recursive: true, force: true });
+// Promise.withResolvers for Node 20 (src/polyfill.ts) in a file of its own, imported first by
+// every output file (see the banner): an ES module's imports run before its body, so inlined
+// into the entry it would run after the shared chunks had loaded.
+await build({
+  entryPoints: { polyfill: resolve(root, 'dist/polyfill.js') },
+  outdir,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minify: true,
+  logLevel: 'warning',
+});
 await build({
   entryPoints: { swarmts: resolve(root, 'dist/cli/main.js') },
   outdir,
@@ -65,9 +77,11 @@ await build({
   // Native addons are loaded from node_modules at run time, as without the bundle.
   external: ['classic-level', 'msgpackr-extract', 'cpu-features'],
   define: { SWARMTS_BUNDLED_VERSION: JSON.stringify(version) },
-  // CommonJS dependencies (dockerode, pino…) call require(); an ES module has none of its own.
+  // The polyfill first; then a require() for CommonJS dependencies (dockerode, pino…), which an
+  // ES module lacks. (Their __dirname, used only by dockerode's BuildKit and grpc-js's admin
+  // code, is out of swarmts's reach and stays undefined.)
   banner: {
-    js: "import { createRequire as __swarmtsCreateRequire } from 'node:module'; const require = __swarmtsCreateRequire(import.meta.url);",
+    js: "import './polyfill.js'; import { createRequire as __swarmtsCreateRequire } from 'node:module'; const require = __swarmtsCreateRequire(import.meta.url);",
   },
   plugins: [lazySsh2],
   logLevel: 'warning',
