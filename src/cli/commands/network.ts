@@ -5,18 +5,11 @@
  */
 import type { Command } from 'commander';
 import { type ApiCommandDeps, apiClient, collect } from '../api.js';
+import { failIfAny, getEach, removeEach } from '../each.js';
 import { formatInspect, formatRows, parseFormat, renderTable } from '../format.js';
 import { shortId } from '../service/tables.js';
 import { naturalCompare } from './node.js';
-import {
-  failIfAny,
-  filtersQuery,
-  getEach,
-  goTime,
-  labelsText,
-  parseKeyValues,
-  removeEach,
-} from './object-commands.js';
+import { filtersQuery, goTime, labelsText, parseKeyValues } from './object-commands.js';
 import { parseFilters } from './service.js';
 
 /** The parts of Docker's NetworkResource the CLI reads (inspect prints all of it). */

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { ApiClient } from '../../api/client.js';
-import { InvalidArgumentError, oneLineMessage } from '../../errors.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type { Node, NodeAvailability, NodeRole, NodeSpec } from '../../state/types.js';
 import {
   type AgentInfo,
@@ -16,6 +16,7 @@ import {
   oneOf,
   selfNodeId,
 } from '../api.js';
+import { failIfAny, getEach, removeEach } from '../each.js';
 import { formatInspect, formatRows, parseFormat, renderTable } from '../format.js';
 import type { CliIo } from '../io.js';
 
@@ -79,15 +80,9 @@ export function nodeCommand(program: Command, deps: ApiCommandDeps): void {
         }
         const format = parseFormat(flags.format);
         const client = apiClient(command, deps);
-        const found: Node[] = [];
-        const errors: unknown[] = [];
-        for (const ref of refs) {
-          try {
-            found.push(await client.get<Node>(nodePath(await resolveRef(client, ref))));
-          } catch (error) {
-            errors.push(error);
-          }
-        }
+        const { found, errors } = await getEach<Node>(client, refs, async (ref) =>
+          nodePath(await resolveRef(client, ref)),
+        );
         if (flags.pretty) {
           deps.io.stdout(found.map((n) => `${prettyNode(n)}\n`).join('\n'));
         } else {
@@ -136,17 +131,9 @@ export function nodeCommand(program: Command, deps: ApiCommandDeps): void {
     .argument('<node...>', 'Node ID, ID prefix, or hostname')
     .option('-f, --force', 'Force-remove a node that is not down')
     .action(async (refs: string[], flags: { force?: boolean }, command: Command) => {
-      const client = apiClient(command, deps);
-      const errors: unknown[] = [];
-      for (const ref of refs) {
-        try {
-          await client.delete(nodePath(ref), flags.force ? { force: 'true' } : {});
-          deps.io.stdout(`${ref}\n`);
-        } catch (error) {
-          errors.push(error);
-        }
-      }
-      failIfAny(deps.io, errors);
+      await removeEach(apiClient(command, deps), deps.io, refs, nodePath, {
+        query: flags.force ? { force: 'true' } : {},
+      });
     });
 }
 
@@ -389,14 +376,4 @@ async function resolveRef(client: ApiClient, ref: string): Promise<string> {
   if (!id)
     throw new InvalidArgumentError('node ID not found in /info: this node is not in a swarm');
   return id;
-}
-
-/**
- * Per-node failures of a command over several nodes: one `Error:` line each, exit code 1.
- * All but the last are printed here; the last is thrown for runCli to print.
- */
-function failIfAny(io: CliIo, errors: unknown[]): void {
-  if (errors.length === 0) return;
-  for (const error of errors.slice(0, -1)) io.stderr(`Error: ${oneLineMessage(error)}\n`);
-  throw errors.at(-1);
 }

@@ -6,10 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { ApiClient } from '../../api/client.js';
-import { InvalidArgumentError, oneLineMessage, SwarmtsError } from '../../errors.js';
+import { InvalidArgumentError, oneLineMessage } from '../../errors.js';
 import { humanDuration } from '../../units.js';
 import { type ApiCommandDeps, apiClient, collect } from '../api.js';
+import { failIfAny, getEach, removeEach } from '../each.js';
 import { formatInspect, formatRows, type OutputFormat, parseFormat } from '../format.js';
 import type { CliIo } from '../io.js';
 import { naturalCompare } from './node.js';
@@ -246,58 +246,4 @@ export function prettyLabels(
 /** Pretty blocks of several objects, a blank line between them. */
 export function prettyBlocks<T>(objects: readonly T[], pretty: (object: T) => string): string {
   return objects.map((o) => `${pretty(o)}\n`).join('\n');
-}
-
-/** GET each ref in turn; what was found, and an error per ref that was not. */
-export async function getEach<T>(
-  client: ApiClient,
-  refs: readonly string[],
-  pathOf: (ref: string) => string,
-): Promise<{ found: T[]; errors: unknown[] }> {
-  const found: T[] = [];
-  const errors: unknown[] = [];
-  for (const ref of refs) {
-    try {
-      found.push(await client.get<T>(pathOf(ref)));
-    } catch (error) {
-      errors.push(error);
-    }
-  }
-  return { found, errors };
-}
-
-/**
- * docker's `rm` over several names: each one removed is printed, a failure does not stop the
- * others, and the command fails (exit 1) if any did. `ignoreNotFound` is network rm's --force.
- */
-export async function removeEach(
-  client: ApiClient,
-  io: CliIo,
-  refs: readonly string[],
-  pathOf: (ref: string) => string,
-  options: { ignoreNotFound?: boolean } = {},
-): Promise<void> {
-  const errors: unknown[] = [];
-  for (const ref of refs) {
-    try {
-      await client.delete(pathOf(ref));
-      io.stdout(`${ref}\n`);
-    } catch (error) {
-      if (options.ignoreNotFound && error instanceof SwarmtsError && error.code === 'not_found') {
-        continue;
-      }
-      errors.push(error);
-    }
-  }
-  failIfAny(io, errors);
-}
-
-/**
- * Failures of a command over several objects: one `Error:` line each, exit code 1. All but
- * the last are printed here; the last is thrown for runCli to print.
- */
-export function failIfAny(io: CliIo, errors: readonly unknown[]): void {
-  if (errors.length === 0) return;
-  for (const error of errors.slice(0, -1)) io.stderr(`Error: ${oneLineMessage(error)}\n`);
-  throw errors.at(-1);
 }

@@ -9,6 +9,7 @@ import type { ApiClient } from '../../api/client.js';
 import { InvalidArgumentError, oneLineMessage } from '../../errors.js';
 import type { Service, ServiceSpec } from '../../state/service-types.js';
 import { type ApiCommandDeps, apiClient, collect } from '../api.js';
+import { failIfAny, getEach, removeEach } from '../each.js';
 import { formatInspect, formatRows, parseFormat } from '../format.js';
 import type { CliIo } from '../io.js';
 import {
@@ -205,17 +206,7 @@ export function serviceCommand(program: Command, deps: ServiceCommandDeps): void
     .description('Remove one or more services')
     .argument('<service...>', 'Service name, ID or ID prefix');
   rm.action(async (refs: string[]) => {
-    const client = apiClient(rm, deps);
-    const errors: unknown[] = [];
-    for (const ref of refs) {
-      try {
-        await client.delete(servicePath(ref));
-        deps.io.stdout(`${ref}\n`);
-      } catch (error) {
-        errors.push(error);
-      }
-    }
-    failIfAny(deps.io, errors);
+    await removeEach(apiClient(rm, deps), deps.io, refs, servicePath);
   });
 
   const ls = service
@@ -251,15 +242,7 @@ export function serviceCommand(program: Command, deps: ServiceCommandDeps): void
   ps.action(async (refs: string[], flags: TaskListFlags) => {
     parseTaskListFlags(flags);
     const client = apiClient(ps, deps);
-    const found: Service[] = [];
-    const errors: unknown[] = [];
-    for (const ref of refs) {
-      try {
-        found.push(await client.get<Service>(servicePath(ref)));
-      } catch (error) {
-        errors.push(error);
-      }
-    }
+    const { found, errors } = await getEach<Service>(client, refs, servicePath);
     if (found.length > 0) await printTasks(client, deps.io, found, flags, now());
     failIfAny(deps.io, errors);
   });
@@ -276,15 +259,7 @@ export function serviceCommand(program: Command, deps: ServiceCommandDeps): void
     }
     const format = parseFormat(flags.format);
     const client = apiClient(inspect, deps);
-    const found: Service[] = [];
-    const errors: unknown[] = [];
-    for (const ref of refs) {
-      try {
-        found.push(await client.get<Service>(servicePath(ref)));
-      } catch (error) {
-        errors.push(error);
-      }
-    }
+    const { found, errors } = await getEach<Service>(client, refs, servicePath);
     if (flags.pretty) {
       const at = now();
       deps.io.stdout(found.map((s) => `${prettyService(s, at)}\n`).join('\n'));
@@ -463,14 +438,4 @@ export function parseFilters(flags: string[], keys: readonly string[]): Record<s
     filters[key] = [...(filters[key] ?? []), flag.slice(eq + 1)];
   }
   return filters;
-}
-
-/**
- * Failures of a command over several services: one `Error:` line each, exit code 1. All but
- * the last are printed here; the last is thrown for runCli to print.
- */
-function failIfAny(io: CliIo, errors: unknown[]): void {
-  if (errors.length === 0) return;
-  for (const error of errors.slice(0, -1)) io.stderr(`Error: ${oneLineMessage(error)}\n`);
-  throw errors.at(-1);
 }
