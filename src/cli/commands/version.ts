@@ -5,13 +5,15 @@ import { SWARMTS_VERSION } from '../../version.js';
 import { parseFormat, renderTemplate } from '../format.js';
 import type { CliIo } from '../io.js';
 
+type Engine = ContainerRuntime & { endpoint: string };
+
 export interface VersionDeps {
   io: CliIo;
-  /** The engine at `--docker-host` (or DOCKER_HOST, or the standard socket). */
-  /** May load the engine client lazily: only `version` needs it in the CLI. */
-  runtime: (
-    dockerHost: string | undefined,
-  ) => (ContainerRuntime & { endpoint: string }) | Promise<ContainerRuntime & { endpoint: string }>;
+  /**
+   * The engine at `--docker-host` (or DOCKER_HOST, or the standard socket); may be a promise,
+   * so that the engine client is loaded only by this command.
+   */
+  runtime: (dockerHost: string | undefined) => Engine | Promise<Engine>;
 }
 
 interface VersionReport {
