@@ -20,6 +20,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import type { Uint8ArrayList } from 'uint8arraylist';
 import { oneLineMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { deferWindowUpdates } from '../p2p/window-updates.js';
 import { FRAME_HEADER_BYTES, FrameDecoder } from '../wire/frames.js';
 import { decodeMessage, encodeMessage } from './codec.js';
 import type { Message, NodeId } from './types.js';
@@ -261,6 +262,10 @@ export class RaftTransport {
       return;
     }
     this.inbound.add(stream);
+    // This side only reads: a window update per append (or per ack) doubles the frames.
+    const deferred = deferWindowUpdates(stream);
+    if (!deferred)
+      this.log.debug({ peer: remote }, 'raft stream is not yamux; window updates as is');
     const decoder = new FrameDecoder(this.maxFrameBytes);
     let chunks: Uint8Array[] = [];
     let chunkBytes = 0;
