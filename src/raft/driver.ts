@@ -294,6 +294,9 @@ export class RaftDriver {
     }
     this.running = this.loop().finally(() => {
       this.running = undefined;
+      // A kick between the loop's last check and this callback found it still running and
+      // only set `again`: run for it now, or it would wait for the next tick.
+      if (this.again && !this.failure) this.kick();
     });
   }
 
@@ -341,7 +344,11 @@ export class RaftDriver {
     // Anyone else must not send before persisting (votes and acks promise durable state).
     const leading = (ready.softState?.role ?? this.role) === 'leader';
     const messages = coalesceMessages(ready.messages);
-    if (leading) {
+    // A round that writes new entries sends first: the followers write them while we do.
+    // A leader's round that only commits sends last: writing the commit broadcast to every
+    // follower's socket takes longer than applying, and the proposer is waiting on the apply.
+    const sendsFirst = leading && (ready.entries.length > 0 || ready.snapshot !== undefined);
+    if (sendsFirst) {
       this.options.sender.send(messages);
       // The transport writes on a microtask: let it run before LevelDB's batch call, which
       // holds the main thread for 0.1–0.2 ms; the appends reach the wire that much sooner.
@@ -357,6 +364,7 @@ export class RaftDriver {
       this.conf = ready.snapshot.metadata.confState;
     }
     for (const entry of ready.committedEntries) this.applyEntry(entry);
+    if (leading && !sendsFirst) this.options.sender.send(messages);
     if (ready.hardState && ready.hardState.term !== this.term) {
       // A new term: what the old one had not committed may be truncated, even if the same
       // node leads again.
