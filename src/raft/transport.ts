@@ -71,6 +71,8 @@ const WRITE_BATCH_BYTES = 64 * 1024;
 export class RaftTransport {
   private readonly outbound = new Map<NodeId, Outbound>();
   private readonly inbound = new Set<Stream>();
+  /** Peers added and not removed: whose streams are opened ahead of need. */
+  private readonly members = new Set<NodeId>();
   private readonly maxQueued: number;
   private readonly maxFrameBytes: number;
   private readonly chunkBytes: number;
@@ -96,8 +98,14 @@ export class RaftTransport {
     if (!this.stopped) this.options.reportDisconnected?.(event.detail.toString());
   };
 
+  private readonly onConnect = (event: CustomEvent<PeerId>) => {
+    const id = event.detail.toString();
+    if (this.members.has(id)) this.warm(id);
+  };
+
   async start(): Promise<void> {
     this.options.host.addEventListener('peer:disconnect', this.onDisconnect);
+    this.options.host.addEventListener('peer:connect', this.onConnect);
     await this.options.host.handle(
       RAFT_PROTOCOL,
       (stream, connection) => {
@@ -110,6 +118,7 @@ export class RaftTransport {
   async stop(): Promise<void> {
     this.stopped = true;
     this.options.host.removeEventListener('peer:disconnect', this.onDisconnect);
+    this.options.host.removeEventListener('peer:connect', this.onConnect);
     await this.options.host.unhandle(RAFT_PROTOCOL);
     for (const peer of this.outbound.values()) {
       peer.queue.length = 0;
@@ -125,10 +134,34 @@ export class RaftTransport {
     await this.options.host.peerStore.merge(peerIdFromString(id), {
       multiaddrs: addresses.map((a) => multiaddr(a)),
     });
+    if (id === this.options.selfId) return;
+    this.members.add(id);
+    this.warm(id);
+  }
+
+  /**
+   * Opens the stream to a peer before anything needs it. Followers send each other nothing
+   * until the leader dies; then the first pre-vote waited ~100 ms for a dial (more after a
+   * restart), long enough for the other survivor to start its own campaign and split the vote.
+   */
+  private warm(id: NodeId): void {
+    if (this.stopped) return;
+    const peer = this.peer(id);
+    if (peer.stream || peer.pumping || this.now() < peer.retryAt) return;
+    peer.pumping = true;
+    void this.dial(peer).finally(() => {
+      peer.pumping = false;
+      // What was sent while the stream was being opened.
+      if (peer.queue.length > 0 && !this.stopped) {
+        peer.pumping = true;
+        void this.pump(peer);
+      }
+    });
   }
 
   /** Forgets a removed member: its queue is dropped and its stream closed. */
   removePeer(id: NodeId): void {
+    this.members.delete(id);
     const peer = this.outbound.get(id);
     if (!peer) return;
     peer.queue.length = 0;

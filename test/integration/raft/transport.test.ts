@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitUntil } from '../../../cluster/agents.js';
 import { silentLogger } from '../../../src/log.js';
 import type { Host } from '../../../src/p2p/host.js';
 import { RAFT_PROTOCOL, RaftTransport } from '../../../src/raft/transport.js';
@@ -81,6 +82,22 @@ describe('RaftTransport over real libp2p on loopback', () => {
       .flatMap((c) => c.streams)
       .filter((s) => s.protocol === RAFT_PROTOCOL);
     expect(raftStreams).toHaveLength(2);
+  });
+
+  it('opens the streams to its peers when they are added, before any message', async () => {
+    // Followers send each other nothing until the leader dies; the first pre-vote must not
+    // wait for a dial (the other survivor would start its own campaign meanwhile).
+    const secret = newNetworkSecret();
+    const [a, b] = [await peer(secret), await peer(secret)];
+    await introduce(a, b);
+    const raftStreams = () =>
+      a.host
+        .getConnections(b.host.peerId)
+        .flatMap((c) => c.streams)
+        .filter((s) => s.protocol === RAFT_PROTOCOL);
+    await waitUntil(() => raftStreams().length === 2, 5000, 'a raft stream each way');
+    expect(a.inbox.items).toEqual([]);
+    expect(b.inbox.items).toEqual([]);
   });
 
   it('sends a snapshot larger than a frame in chunks and reports it sent', async () => {
