@@ -1,9 +1,10 @@
 /**
  * RaftDriver: runs a RaftNode for real. It ticks the core from a timer, and runs the Ready
  * loop one round at a time: persist (one LevelDB batch, fsync'd when the round needs it) →
- * send → apply → advance. Proposals get a promise that settles with the state machine's
- * result once their entry is applied here, or fails with a retryable error when this node
- * loses track of them (no leader, leadership changed).
+ * send → apply → advance (a leader sends new entries before its own write, and a round with
+ * nothing to write after applying; see round()). Proposals get a promise that settles with
+ * the state machine's result once their entry is applied here, or fails with a retryable
+ * error when this node loses track of them (no leader, leadership changed).
  *
  * Entries carry an envelope [requestId, payload]: the request id lets the node that proposed
  * an entry find its waiter when the entry is applied (on a follower too, since followers

@@ -82,6 +82,7 @@ export class RaftTransport {
   private readonly now: () => number;
   private readonly log: Logger;
   private stopped = false;
+  private started = false;
 
   constructor(private readonly options: RaftTransportOptions) {
     this.maxQueued = options.maxQueuedMessages ?? 4096;
@@ -113,6 +114,9 @@ export class RaftTransport {
       },
       { maxInboundStreams: 64 },
     );
+    // Only now: a peer that sees our connection dials our raft protocol back at once.
+    this.started = true;
+    for (const id of this.members) this.warm(id);
   }
 
   async stop(): Promise<void> {
@@ -145,7 +149,8 @@ export class RaftTransport {
    * restart), long enough for the other survivor to start its own campaign and split the vote.
    */
   private warm(id: NodeId): void {
-    if (this.stopped) return;
+    // Never a node that was removed (or is not, or no longer, a member).
+    if (this.stopped || !this.started || !this.options.isPeerAllowed(id)) return;
     const peer = this.peer(id);
     if (peer.stream || peer.pumping || this.now() < peer.retryAt) return;
     peer.pumping = true;
@@ -295,6 +300,8 @@ export class RaftTransport {
       return;
     }
     this.inbound.add(stream);
+    // A member that opens a stream to us (say, just restarted) gets ours back before it is needed.
+    if (this.members.has(remote)) this.warm(remote);
     // This side only reads: a window update per append (or per ack) doubles the frames.
     const deferred = deferWindowUpdates(stream);
     if (!deferred)

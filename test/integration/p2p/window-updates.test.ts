@@ -11,6 +11,7 @@ import { deferWindowUpdates } from '../../../src/p2p/window-updates.js';
 import { loopbackHost, newNetworkSecret } from '../../support/p2p.js';
 
 const PROTOCOL = '/swarmts-test/window/1';
+const READY = new Uint8Array([1]);
 const hosts: Host[] = [];
 afterEach(async () => {
   await Promise.all(hosts.splice(0).map((h) => h.stop()));
@@ -34,6 +35,9 @@ async function pair(defer: boolean, expected: number) {
   let deferred: boolean | undefined;
   await receiver.handle(PROTOCOL, (stream) => {
     if (defer) deferred = deferWindowUpdates(stream);
+    // Data that arrived before this handler ran met an unpatched stream: tell the sender
+    // when to start.
+    stream.send(READY);
     void (async () => {
       const hash = createHash('sha256');
       let bytes = 0;
@@ -57,7 +61,13 @@ async function pair(defer: boolean, expected: number) {
     updates.count++;
     original(frame);
   };
-  return { stream, updates, deferred: () => deferred };
+  const reader = (stream as AsyncIterable<Uint8Array | { subarray(): Uint8Array }>)[
+    Symbol.asyncIterator
+  ]();
+  const ready = await reader.next();
+  expect(ready.done).toBe(false);
+  updates.count = 0;
+  return { stream, reader, updates, deferred: () => deferred };
 }
 
 async function sendAll(stream: Stream, chunks: Uint8Array[]): Promise<void> {
@@ -68,9 +78,12 @@ async function sendAll(stream: Stream, chunks: Uint8Array[]): Promise<void> {
   }
 }
 
-async function answer(stream: Stream): Promise<Received> {
+async function answer(
+  reader: AsyncIterator<Uint8Array | { subarray(): Uint8Array }>,
+): Promise<Received> {
   let text = '';
-  for await (const chunk of stream as AsyncIterable<Uint8Array | { subarray(): Uint8Array }>) {
+  for (let next = await reader.next(); !next.done; next = await reader.next()) {
+    const chunk = next.value;
     text += new TextDecoder().decode(chunk instanceof Uint8Array ? chunk : chunk.subarray());
   }
   return JSON.parse(text) as Received;
@@ -87,11 +100,11 @@ describe('deferred yamux window updates', () => {
     const chunks = Array.from({ length: 100 }, () => new Uint8Array(randomBytes(200)));
     const plain = await pair(false, 100 * 200);
     await sendAll(plain.stream, chunks);
-    expect(await answer(plain.stream)).toEqual({ bytes: 20_000, sha256: digest(chunks) });
+    expect(await answer(plain.reader)).toEqual({ bytes: 20_000, sha256: digest(chunks) });
 
     const lazy = await pair(true, 100 * 200);
     await sendAll(lazy.stream, chunks);
-    expect(await answer(lazy.stream)).toEqual({ bytes: 20_000, sha256: digest(chunks) });
+    expect(await answer(lazy.reader)).toEqual({ bytes: 20_000, sha256: digest(chunks) });
 
     expect(lazy.deferred()).toBe(true);
     // As shipped, yamux answers (nearly) every frame; deferred, 20 KB never needs an update.
@@ -104,7 +117,7 @@ describe('deferred yamux window updates', () => {
     const total = 256 * 32 * 1024; // 8 MiB against a 256 KiB initial window
     const lazy = await pair(true, total);
     await sendAll(lazy.stream, chunks);
-    expect(await answer(lazy.stream)).toEqual({ bytes: total, sha256: digest(chunks) });
+    expect(await answer(lazy.reader)).toEqual({ bytes: total, sha256: digest(chunks) });
     // An update at most every half window: far fewer than the 256 frames received.
     expect(lazy.updates.count).toBeGreaterThan(0);
     expect(lazy.updates.count).toBeLessThan(80);

@@ -100,6 +100,39 @@ describe('RaftTransport over real libp2p on loopback', () => {
     expect(b.inbox.items).toEqual([]);
   });
 
+  it('never opens a stream ahead of need to a node that is not (or no longer) a member', async () => {
+    const secret = newNetworkSecret();
+    const [b, c] = [await peer(secret), await peer(secret)];
+    const a = await peer(secret, { allowed: (id) => id === c.id });
+    await a.transport.addPeer(b.id, b.host.getMultiaddrs().map(String));
+    await a.transport.addPeer(c.id, c.host.getMultiaddrs().map(String));
+    const raftStreamsTo = (other: Peer) =>
+      a.host
+        .getConnections(other.host.peerId)
+        .flatMap((conn) => conn.streams)
+        .filter((s) => s.protocol === RAFT_PROTOCOL && s.direction === 'outbound');
+    await waitUntil(() => raftStreamsTo(c).length === 1, 5000, 'a stream to the member');
+    expect(raftStreamsTo(b)).toEqual([]);
+  });
+
+  it('answers a member that opens a stream to it with its own', async () => {
+    const secret = newNetworkSecret();
+    let bIsMember = false;
+    const a = await peer(secret, { allowed: () => bIsMember });
+    const b = await peer(secret);
+    // a knows b's address, but b is not a member yet: nothing is opened.
+    await a.transport.addPeer(b.id, b.host.getMultiaddrs().map(String));
+    bIsMember = true;
+    // b (say, just restarted) learns of a and opens its stream; a opens one back.
+    await b.transport.addPeer(a.id, a.host.getMultiaddrs().map(String));
+    const outboundFromA = () =>
+      a.host
+        .getConnections(b.host.peerId)
+        .flatMap((conn) => conn.streams)
+        .filter((s) => s.protocol === RAFT_PROTOCOL && s.direction === 'outbound');
+    await waitUntil(() => outboundFromA().length === 1, 5000, "a's stream back to b");
+  });
+
   it('sends a snapshot larger than a frame in chunks and reports it sent', async () => {
     const secret = newNetworkSecret();
     const limits = { maxFrameBytes: 256 * 1024, chunk: 64 * 1024 };
@@ -194,9 +227,12 @@ describe('RaftTransport over real libp2p on loopback', () => {
   it('reports a peer that cannot be reached, and a snapshot that could not be sent', async () => {
     const secret = newNetworkSecret();
     const [a, b] = [await peer(secret), await peer(secret)];
-    await introduce(a, b);
+    // b is gone before a learns of it: a's dial (the one it opens ahead of need, or the send's)
+    // fails, and what it was asked to send is reported.
+    const addresses = b.host.getMultiaddrs().map(String);
     await b.transport.stop();
     await b.host.stop();
+    await a.transport.addPeer(b.id, addresses);
     a.transport.send([
       {
         type: 'snapshot',
