@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import type Docker from 'dockerode';
 import { TestAgent, waitUntil } from '../../cluster/agents.js';
 import { createTestHosts, type TestHost, type TestHosts } from '../../cluster/test-hosts.js';
+import { median } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,8 +45,6 @@ interface Orchestrator {
   leader(via: string): Promise<string | undefined>;
   write(via: string, attempt: number): Promise<void>;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 async function timeUntil(condition: () => Promise<boolean>, timeoutMs: number): Promise<number> {
   const started = performance.now();

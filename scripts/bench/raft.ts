@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { KvCluster, waitUntil } from '../../test/support/kv-cluster.js';
+import { median } from './stats.js';
 
 interface BenchRun {
   commits: number;
@@ -77,11 +78,6 @@ async function storageQuorumSync(valueBytes: number, rounds: number): Promise<Qu
   return { quorumP50Ms: median(quorum), eachP50Ms: median(each) };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
 async function run(cluster: KvCluster, proposals: number, concurrency: number): Promise<BenchRun> {
   const leader = await cluster.leader();
   const response = await cluster.call(
@@ -127,7 +123,7 @@ async function main(): Promise<void> {
       const dead = cluster.nodes.find((n) => n.process === undefined)!;
       await cluster.launch(dead);
     }
-    const failover = failovers.sort((a, b) => a - b)[Math.floor(failovers.length / 2)]!;
+    const failover = median(failovers);
 
     const rows: Array<[string, string, string]> = [
       ['storage: synced 200 B batches/s (baseline)', syncedRate.toFixed(0), '1.00×'],

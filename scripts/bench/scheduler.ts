@@ -13,6 +13,7 @@
 import { schedule } from '../../src/manager/scheduler/index.js';
 import type { Task, TaskSpec } from '../../src/state/service-types.js';
 import type { Node } from '../../src/state/types.js';
+import { median } from './stats.js';
 
 const NODES = 1000;
 const SERVICES = 100;
@@ -81,11 +82,6 @@ function pendingTasks(): Task[] {
     }
   }
   return tasks;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[sorted.length >> 1]!;
 }
 
 function time(run: () => void): number[] {
