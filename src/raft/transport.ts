@@ -154,14 +154,7 @@ export class RaftTransport {
     const peer = this.peer(id);
     if (peer.stream || peer.pumping || this.now() < peer.retryAt) return;
     peer.pumping = true;
-    void this.dial(peer).finally(() => {
-      peer.pumping = false;
-      // What was sent while the stream was being opened.
-      if (peer.queue.length > 0 && !this.stopped) {
-        peer.pumping = true;
-        void this.pump(peer);
-      }
-    });
+    void this.pump(peer);
   }
 
   /** Forgets a removed member: its queue is dropped and its stream closed. */
@@ -207,9 +200,13 @@ export class RaftTransport {
     if (message.type === 'snapshot') this.options.reportSnapshot(message.to, false);
   }
 
-  /** Drains a peer's queue onto its stream, one pump per peer at a time. */
+  /**
+   * Opens the peer's stream if it has none, then drains the queue onto it (what was sent while
+   * the stream was being opened too); one pump per peer at a time.
+   */
   private async pump(peer: Outbound): Promise<void> {
     try {
+      if (this.stopped || (!peer.stream && !(await this.dial(peer)))) return;
       while (peer.queue.length > 0 && !this.stopped) {
         const stream = peer.stream ?? (await this.dial(peer));
         if (!stream) return;
