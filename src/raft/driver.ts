@@ -18,7 +18,7 @@ import { coalesceMessages } from './coalesce.js';
 import { decodeConfChange } from './confchange.js';
 import type { RaftOptions } from './config.js';
 import { ProposalDroppedError, ReadIndexDroppedError } from './errors.js';
-import type { LevelStorage } from './level-storage.js';
+import type { LevelStorage, WrittenSnapshot } from './level-storage.js';
 import { RaftNode } from './rawnode.js';
 import type {
   ConfChange,
@@ -136,6 +136,13 @@ export class RaftDriver {
   /** A commit-only round's hard state, not written yet: it goes with the next write. */
   private unwrittenHardState: HardState | undefined;
   private queued: Array<{ requestId: string; data: Uint8Array }> = [];
+  /** The snapshot being written (at most one); settles once recorded or given up. */
+  private snapshotting: Promise<void> | undefined;
+  /** A snapshot whose data is on disk, to be recorded by the loop between rounds. */
+  private writtenSnapshot:
+    | { written: WrittenSnapshot; conf: ConfState; data: Uint8Array; compactTo: number }
+    | undefined;
+  private snapshotSettled: (() => void) | undefined;
   private ticks = 0;
   private readonly waitTicks: number;
   private term = 0;
@@ -190,6 +197,9 @@ export class RaftDriver {
     this.stopped = true;
     this.stopTicker?.();
     await this.running;
+    // A snapshot not recorded by now is left out: its file is removed at the next start.
+    if (this.writtenSnapshot) this.endSnapshot();
+    await this.snapshotting;
     // A clean stop leaves the latest commit index on disk, so a restart applies all it knew.
     if (!this.failure) {
       await this.writeHardState().catch((error: unknown) =>
@@ -261,6 +271,11 @@ export class RaftDriver {
     }) as Promise<void>;
   }
 
+  /** Resolves once no snapshot is being written or waiting to be recorded. */
+  async snapshotsSettled(): Promise<void> {
+    await this.snapshotting;
+  }
+
   transferLeadership(to: NodeId): void {
     this.node.transferLeader(to);
     this.kick();
@@ -321,6 +336,7 @@ export class RaftDriver {
     try {
       do {
         this.again = false;
+        await this.recordWrittenSnapshot();
         this.flushProposals();
         while (!this.failure && this.node.hasReady()) await this.round(this.node.ready());
       } while (this.again && !this.failure);
@@ -337,6 +353,7 @@ export class RaftDriver {
     this.stopped = true;
     this.stopTicker?.();
     this.failAll(this.failure);
+    this.endSnapshot();
   }
 
   private async round(ready: Ready): Promise<void> {
@@ -380,7 +397,8 @@ export class RaftDriver {
     this.settleReads();
     if (ready.softState) this.onSoftState(ready.softState);
     this.node.advance();
-    await this.maybeSnapshot();
+    await this.recordWrittenSnapshot();
+    this.maybeSnapshot();
   }
 
   /**
@@ -519,22 +537,57 @@ export class RaftDriver {
     }
   }
 
-  private async maybeSnapshot(): Promise<void> {
+  /**
+   * Every N applied entries, snapshots the state machine (here, synchronously: it must be the
+   * state at `applied`) and writes the data to disk in the background; the loop records it
+   * once written (recordWrittenSnapshot). Writing megabytes in the loop held up every
+   * proposal behind it for hundreds of milliseconds.
+   */
+  private maybeSnapshot(): void {
     const every = this.options.snapshotEveryEntries ?? 10_000;
-    if (this.applied - this.snapshotIndex < every) return;
+    if (this.snapshotting || this.applied - this.snapshotIndex < every) return;
     const keep = this.options.catchUpEntries ?? 5_000;
     const index = this.applied;
+    const conf = this.conf;
+    const data = this.stateMachine.snapshot();
+    this.snapshotting = new Promise((settle) => {
+      this.snapshotSettled = settle;
+    });
+    this.storage.writeSnapshotData(index, this.storage.term(index), data).then(
+      (written) => {
+        if (this.stopped) return this.endSnapshot();
+        this.writtenSnapshot = { written, conf, data, compactTo: index - keep };
+        this.kick();
+      },
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  private async recordWrittenSnapshot(): Promise<void> {
+    const snapshot = this.writtenSnapshot;
+    if (!snapshot || this.failure) return;
+    this.writtenSnapshot = undefined;
     // The stored commit index must not be behind the snapshot: a restart applies from the
     // snapshot, and the core refuses an applied index beyond what it knows is committed.
-    await this.writeHardState();
-    await this.storage.snapshotAndCompact(
-      index,
-      this.conf,
-      this.stateMachine.snapshot(),
-      index - keep,
+    const hardState = this.unwrittenHardState;
+    this.unwrittenHardState = undefined;
+    const recorded = await this.storage.recordSnapshot(
+      snapshot.written,
+      snapshot.conf,
+      snapshot.data,
+      { compactTo: snapshot.compactTo, hardState },
     );
-    this.snapshotIndex = index;
-    this.log.debug({ index }, 'took a raft snapshot');
+    // Not recorded: a newer snapshot from the leader was installed meanwhile.
+    if (recorded) this.snapshotIndex = recorded.metadata.index;
+    this.log.debug({ index: snapshot.written.index, recorded: !!recorded }, 'raft snapshot');
+    this.endSnapshot();
+  }
+
+  private endSnapshot(): void {
+    this.writtenSnapshot = undefined;
+    this.snapshotting = undefined;
+    this.snapshotSettled?.();
+    this.snapshotSettled = undefined;
   }
 
   private failAll(error: Error): void {

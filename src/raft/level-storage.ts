@@ -5,27 +5,43 @@
  * reaches the mirror only once the batch is on disk.
  *
  * Layout (keys are strings, values msgpack):
- *   meta        { format: 1 }
+ *   meta        { format: 3 }
  *   hardstate   { term, vote, commit }
- *   snapshot    { index, term, confState, data }
+ *   snapshot    { index, term, confState, file, bytes, sha256 }  the state machine's data is
+ *               in snapshots/<file> (null: no data); format 2 kept it inline as `data`
  *   offset      { index, term }   the last entry dropped from the log (compaction point);
  *                                 may be below the snapshot when recent entries are kept
  *   s/<index>   [[term, type, data], ...]  a segment: the entries one Ready appended, the first
  *               at <index> (16 hex digits, so keys sort by index). One record per Ready
  *               rather than per entry keeps a busy leader's batches small.
  *
+ * A snapshot's data goes to a file of its own, fsync'd (and renamed into place) before the
+ * batch that records it: a state machine snapshot is megabytes, and as a LevelDB value it
+ * went through the write-ahead log, a memtable flush and compactions, holding up the Raft
+ * log's writes behind it for hundreds of milliseconds. A file can be written while the log
+ * keeps going (see writeSnapshotData / recordSnapshot).
+ *
  * Opening checks what it reads (every value decodes, the log is contiguous and starts right
- * after the snapshot, the commit index is inside it) and refuses a store that fails, naming
- * the directory: the agent must never run on silently lost or mangled Raft state.
+ * after the snapshot, the commit index is inside it, the snapshot file is whole) and refuses a
+ * store that fails, naming the directory: the agent must never run on silently lost or
+ * mangled Raft state. Files in snapshots/ that no record names (a crash between writing one
+ * and recording it) are removed.
  */
+import { webcrypto } from 'node:crypto';
+import { mkdir, open as openFile, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { SwarmtsError } from '../errors.js';
+import { oneLineMessage, SwarmtsError } from '../errors.js';
 import { DecodeError, decode, encode } from '../wire/codec.js';
 import { confState as makeConfState } from './confchange.js';
+import { RaftInvariantError, SnapshotOutOfDateError } from './errors.js';
 import { type InitialState, MemoryStorage, type RaftStorageReader } from './storage.js';
-import type { ConfState, Entry, HardState, NodeId, Snapshot } from './types.js';
+import type { ConfState, Entry, HardState, NodeId, Snapshot, SnapshotMetadata } from './types.js';
 
-const FORMAT = 2;
+const FORMAT = 3;
+/** Format 2 kept snapshot data inline in its record; it opens and is upgraded in place. */
+const READABLE_FORMATS = new Set([2, 3]);
+const SNAPSHOT_DIRECTORY = 'snapshots';
 const META_KEY = 'meta';
 const HARD_STATE_KEY = 'hardstate';
 const SNAPSHOT_KEY = 'snapshot';
@@ -67,6 +83,18 @@ export interface PersistBatch {
 
 type Operation = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
+/**
+ * A snapshot's data as written to disk, ready to be recorded: the file under snapshots/ (null
+ * when there is no data, as in a new cluster's bootstrap snapshot), its size and digest.
+ */
+export interface WrittenSnapshot {
+  index: number;
+  term: number;
+  file: string | null;
+  bytes: number;
+  sha256: string;
+}
+
 /** A stored segment: entries start..end, in one record. */
 interface Segment {
   start: number;
@@ -79,7 +107,13 @@ export class LevelStorage implements RaftStorageReader {
     private readonly db: ClassicLevel<string, Uint8Array>,
     private readonly memory: MemoryStorage,
     private segments: Segment[],
+    /** The snapshot file the stored record names, if any. */
+    private snapshotFile: string | null,
   ) {}
+
+  private get snapshotDirectory(): string {
+    return join(this.directory, SNAPSHOT_DIRECTORY);
+  }
 
   /**
    * Opens (creating if needed) the store in `directory`. With `bootstrap`, an empty store is
@@ -106,8 +140,11 @@ export class LevelStorage implements RaftStorageReader {
         db,
         loaded?.memory ?? new MemoryStorage(),
         loaded?.segments ?? [],
+        loaded?.snapshotFile ?? null,
       );
       if (!loaded) await storage.initialise(options.bootstrap?.voters);
+      else if (loaded.format !== FORMAT) await storage.write([formatPut()], true);
+      await storage.removeUnrecordedSnapshotFiles();
       return storage;
     } catch (error) {
       await db.close().catch(() => {});
@@ -116,12 +153,10 @@ export class LevelStorage implements RaftStorageReader {
   }
 
   private async initialise(voters: readonly NodeId[] | undefined): Promise<void> {
-    const operations: Operation[] = [
-      { type: 'put', key: META_KEY, value: encode({ format: FORMAT }) },
-    ];
+    const operations: Operation[] = [formatPut()];
     if (voters) {
       const bootstrap = MemoryStorage.bootstrap(voters);
-      operations.push(snapshotPut(bootstrap.snapshot()));
+      operations.push(snapshotPut(bootstrap.snapshot().metadata, noData(1, 1)));
       operations.push(offsetPut(1, 1));
       operations.push(hardStatePut(bootstrap.initialState().hardState));
       await this.write(operations, true);
@@ -166,11 +201,19 @@ export class LevelStorage implements RaftStorageReader {
    * replaces the log it covers; appended entries replace any conflicting suffix.
    */
   async persist(batch: PersistBatch): Promise<void> {
+    // A snapshot's data is on disk before the record that names it.
+    const written =
+      batch.snapshot &&
+      (await this.writeSnapshotData(
+        batch.snapshot.metadata.index,
+        batch.snapshot.metadata.term,
+        batch.snapshot.data,
+      ));
     const operations: Operation[] = [];
     let segments = this.segments;
     let firstAllowed = this.memory.firstIndex();
-    if (batch.snapshot) {
-      operations.push(snapshotPut(batch.snapshot));
+    if (batch.snapshot && written) {
+      operations.push(snapshotPut(batch.snapshot.metadata, written));
       operations.push(offsetPut(batch.snapshot.metadata.index, batch.snapshot.metadata.term));
       for (const segment of segments) operations.push(segmentDel(segment.start));
       segments = [];
@@ -204,6 +247,7 @@ export class LevelStorage implements RaftStorageReader {
     await this.write(operations, batch.sync);
     this.segments = segments;
     if (batch.snapshot) this.memory.applySnapshot(batch.snapshot);
+    if (written) this.replaceSnapshotFile(written.file);
     if (fresh.length) this.memory.append(fresh);
     if (batch.hardState) this.memory.setHardState(batch.hardState);
   }
@@ -211,7 +255,8 @@ export class LevelStorage implements RaftStorageReader {
   /**
    * Records a snapshot of the state machine at `index` (already applied) and drops the
    * entries it covers up to `compactTo` (≤ index; keeping some lets slow followers catch up
-   * from the log instead of needing the whole snapshot).
+   * from the log instead of needing the whole snapshot). Both steps in one: see
+   * writeSnapshotData and recordSnapshot to keep the log going while the data is written.
    */
   async snapshotAndCompact(
     index: number,
@@ -219,13 +264,63 @@ export class LevelStorage implements RaftStorageReader {
     data: Uint8Array,
     compactTo: number = index,
   ): Promise<Snapshot> {
-    const snapshot: Snapshot = {
-      metadata: { index, term: this.memory.term(index), confState: conf },
-      data,
-    };
-    const operations: Operation[] = [snapshotPut(snapshot)];
+    const current = this.memory.snapshot().metadata.index;
+    if (index <= current) throw new SnapshotOutOfDateError(index, current);
+    const written = await this.writeSnapshotData(index, this.memory.term(index), data);
+    const recorded = await this.recordSnapshot(written, conf, data, { compactTo });
+    if (!recorded) throw new SnapshotOutOfDateError(index, this.memory.snapshot().metadata.index);
+    return recorded;
+  }
+
+  /**
+   * Writes a snapshot's data to a file of its own, fsync'd, touching nothing LevelDB holds:
+   * it may run while the log is being written. Nothing refers to the file until
+   * recordSnapshot; a file left unrecorded is removed when the store is next opened.
+   */
+  async writeSnapshotData(index: number, term: number, data: Uint8Array): Promise<WrittenSnapshot> {
+    if (data.length === 0) return noData(index, term);
+    const file = snapshotFileName(index, term);
+    const path = join(this.snapshotDirectory, file);
+    const digest = await sha256(data);
+    // Written under a temporary name and renamed: a crash never leaves half a file under
+    // a name that a record could be pointing at.
+    const handle = await openFile(`${path}.tmp`, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(`${path}.tmp`, path);
+    await syncDirectory(this.snapshotDirectory);
+    return { index, term, file, bytes: data.length, sha256: digest };
+  }
+
+  /**
+   * Records a snapshot whose data writeSnapshotData put on disk, compacts the log behind it
+   * to `compactTo`, and stores `hardState` (if given) in the same synced batch. Returns
+   * undefined, recording nothing, when a newer snapshot (one from the leader) got there first.
+   */
+  async recordSnapshot(
+    written: WrittenSnapshot,
+    conf: ConfState,
+    data: Uint8Array,
+    options: { compactTo?: number; hardState?: HardState | undefined } = {},
+  ): Promise<Snapshot | undefined> {
+    const { index, term } = written;
+    if (index <= this.memory.snapshot().metadata.index) {
+      await this.removeSnapshotFile(written.file);
+      return undefined;
+    }
+    if (this.memory.term(index) !== term) {
+      throw new RaftInvariantError(
+        `snapshot at ${index} was taken in term ${term}; the log has term ${this.memory.term(index)} there`,
+      );
+    }
+    const snapshot: Snapshot = { metadata: { index, term, confState: conf }, data };
+    const operations: Operation[] = [snapshotPut(snapshot.metadata, written)];
     const from = this.memory.firstIndex();
-    const to = Math.min(compactTo, index);
+    const to = Math.min(options.compactTo ?? index, index);
     // Whole segments behind the compaction point go; one that straddles it stays, and
     // loading skips its compacted entries.
     const kept = this.segments.filter((segment) => {
@@ -234,11 +329,39 @@ export class LevelStorage implements RaftStorageReader {
       return false;
     });
     if (to >= from) operations.push(offsetPut(to, this.memory.term(to)));
+    if (options.hardState) operations.push(hardStatePut(options.hardState));
     await this.write(operations, true);
     this.segments = kept;
     this.memory.createSnapshot(index, conf, data);
     if (to >= from) this.memory.compact(to);
+    if (options.hardState) this.memory.setHardState(options.hardState);
+    this.replaceSnapshotFile(written.file);
     return snapshot;
+  }
+
+  /** The recorded snapshot is now `file`: the one it replaces can go. */
+  private replaceSnapshotFile(file: string | null): void {
+    const previous = this.snapshotFile;
+    this.snapshotFile = file;
+    if (previous !== file) void this.removeSnapshotFile(previous);
+  }
+
+  private async removeSnapshotFile(file: string | null): Promise<void> {
+    if (file === null || file === this.snapshotFile) return;
+    // Best effort: a file left behind is removed at the next open.
+    await unlink(join(this.snapshotDirectory, file)).catch(() => {});
+  }
+
+  /** Files a crash left between writing a snapshot and recording it. */
+  private async removeUnrecordedSnapshotFiles(): Promise<void> {
+    await mkdir(this.snapshotDirectory, { recursive: true });
+    for (const file of await readdir(this.snapshotDirectory)) {
+      if (file === this.snapshotFile) continue;
+      // Tolerates a file gone meanwhile (a removal from before a reopen, finishing now).
+      await unlink(join(this.snapshotDirectory, file)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+      });
+    }
   }
 
   async close(): Promise<void> {
@@ -275,20 +398,53 @@ function offsetPut(index: number, term: number): Operation {
   return { type: 'put', key: OFFSET_KEY, value: encode({ index, term }) };
 }
 
-function snapshotPut(snapshot: Snapshot): Operation {
-  const { index, term, confState } = snapshot.metadata;
+function formatPut(): Operation {
+  return { type: 'put', key: META_KEY, value: encode({ format: FORMAT }) };
+}
+
+function snapshotPut(metadata: SnapshotMetadata, written: WrittenSnapshot): Operation {
+  const { index, term, confState } = metadata;
+  const { file, bytes, sha256 } = written;
   return {
     type: 'put',
     key: SNAPSHOT_KEY,
-    value: encode({ index, term, confState, data: snapshot.data }),
+    value: encode({ index, term, confState, file, bytes, sha256 }),
   };
+}
+
+function noData(index: number, term: number): WrittenSnapshot {
+  return { index, term, file: null, bytes: 0, sha256: '' };
+}
+
+const SNAPSHOT_FILE = /^[0-9a-f]{16}-[0-9a-f]{16}\.snap$/;
+
+function snapshotFileName(index: number, term: number): string {
+  return `${index.toString(16).padStart(16, '0')}-${term.toString(16).padStart(16, '0')}.snap`;
+}
+
+/** Off the main thread (WebCrypto): the data is megabytes. */
+async function sha256(data: Uint8Array): Promise<string> {
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', data)).toString('hex');
+}
+
+/** A renamed file's name is durable only once its directory is synced. */
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await openFile(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Reads the whole store into a MemoryStorage, checking it; undefined for a new store. */
 async function load(
   directory: string,
   db: ClassicLevel<string, Uint8Array>,
-): Promise<{ memory: MemoryStorage; segments: Segment[] } | undefined> {
+): Promise<
+  | { memory: MemoryStorage; segments: Segment[]; snapshotFile: string | null; format: number }
+  | undefined
+> {
   const corrupt = (detail: string, cause?: unknown) =>
     new StorageCorruptError(directory, detail, cause ? { cause } : undefined);
   const read = (key: string, bytes: Uint8Array): unknown => {
@@ -330,9 +486,15 @@ async function load(
     return undefined;
   }
   const format = (read(META_KEY, meta) as { format?: unknown } | null)?.format;
-  if (format !== FORMAT) throw corrupt(`unknown format ${String(format)}`);
+  if (typeof format !== 'number' || !READABLE_FORMATS.has(format)) {
+    throw corrupt(`unknown format ${String(format)}`);
+  }
 
-  const snapshot = snapshotBytes && parseSnapshot(read(SNAPSHOT_KEY, snapshotBytes), corrupt);
+  const record = snapshotBytes && parseSnapshot(read(SNAPSHOT_KEY, snapshotBytes), corrupt);
+  const snapshot: Snapshot | undefined = record && {
+    metadata: record.metadata,
+    data: await readSnapshotData(directory, record.data, corrupt),
+  };
   const offset = offsetBytes && parseOffset(read(OFFSET_KEY, offsetBytes), corrupt);
   if (Boolean(snapshot) !== Boolean(offset))
     throw corrupt('snapshot and compaction records disagree');
@@ -377,7 +539,31 @@ async function load(
     }
     memory.setHardState(hardState);
   }
-  return { memory, segments };
+  const snapshotFile = record && !(record.data instanceof Uint8Array) ? record.data.file : null;
+  return { memory, segments, snapshotFile, format };
+}
+
+/** Where a stored snapshot's data is: inline (format 2) or in a file under snapshots/. */
+type StoredData = Uint8Array | { file: string | null; bytes: number; sha256: string };
+
+async function readSnapshotData(
+  directory: string,
+  stored: StoredData,
+  corrupt: Corrupt,
+): Promise<Uint8Array> {
+  if (stored instanceof Uint8Array) return stored;
+  if (stored.file === null) return new Uint8Array(0);
+  const path = join(SNAPSHOT_DIRECTORY, stored.file);
+  let data: Buffer;
+  try {
+    data = await readFile(join(directory, path));
+  } catch (error) {
+    throw corrupt(`the snapshot file ${path} cannot be read (${oneLineMessage(error)})`, error);
+  }
+  if (data.length !== stored.bytes || (await sha256(data)) !== stored.sha256) {
+    throw corrupt(`the snapshot file ${path} is damaged (size or checksum differs)`);
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
 }
 
 type Corrupt = (detail: string, cause?: unknown) => StorageCorruptError;
@@ -432,16 +618,20 @@ function parseHardState(value: unknown, corrupt: Corrupt): HardState {
   return { term: value.term, vote: value.vote, commit: value.commit };
 }
 
-function parseSnapshot(value: unknown, corrupt: Corrupt): Snapshot {
+function parseSnapshot(
+  value: unknown,
+  corrupt: Corrupt,
+): { metadata: SnapshotMetadata; data: StoredData } {
   if (
     !isRecord(value) ||
     !isIndex(value.index) ||
     !isIndex(value.term) ||
-    !(value.data instanceof Uint8Array) ||
     !isRecord(value.confState)
   ) {
     throw corrupt('the snapshot record is malformed');
   }
+  const data = parseStoredData(value);
+  if (!data) throw corrupt('the snapshot record is malformed');
   const conf = value.confState;
   const ids = (list: unknown): string[] => {
     if (!Array.isArray(list) || !list.every((id) => typeof id === 'string')) {
@@ -455,8 +645,18 @@ function parseSnapshot(value: unknown, corrupt: Corrupt): Snapshot {
       term: value.term,
       confState: makeConfState(ids(conf.voters), ids(conf.learners), ids(conf.removed)),
     },
-    data: value.data,
+    data,
   };
+}
+
+function parseStoredData(value: Record<string, unknown>): StoredData | undefined {
+  if (value.data instanceof Uint8Array) return value.data;
+  const { file, bytes, sha256 } = value;
+  if (file === null) return { file, bytes: 0, sha256: '' };
+  // The name goes into a path: nothing but the names this module writes.
+  if (typeof file !== 'string' || !SNAPSHOT_FILE.test(file)) return undefined;
+  if (!isIndex(bytes) || typeof sha256 !== 'string') return undefined;
+  return { file, bytes, sha256 };
 }
 
 function openFailure(error: unknown): string {

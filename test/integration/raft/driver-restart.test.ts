@@ -26,8 +26,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function start(snapshotEveryEntries?: number) {
-  const storage = await LevelStorage.open(dir, { bootstrap: { voters: [ID] } });
+async function start(snapshotEveryEntries?: number, opened?: LevelStorage) {
+  const storage = opened ?? (await LevelStorage.open(dir, { bootstrap: { voters: [ID] } }));
   const kv = new KvStateMachine();
   const leading = Promise.withResolvers<void>();
   const driver = new RaftDriver({
@@ -101,7 +101,8 @@ describe('RaftDriver across restarts', () => {
     let lastIndex = 0;
     do {
       lastIndex = await putAll(first.driver, 1, written++);
-      await first.driver.readBarrier(); // rounds run one at a time: the snapshot is done
+      await first.driver.readBarrier();
+      await first.driver.snapshotsSettled(); // its data is written in the background
     } while (first.storage.snapshot().metadata.index !== lastIndex && written < 50);
     await first.storage.close();
 
@@ -117,6 +118,43 @@ describe('RaftDriver across restarts', () => {
     } finally {
       await second.driver.stop();
       await second.storage.close();
+    }
+  });
+
+  it('keeps committing while a snapshot is being written, then records it', async () => {
+    const storage = await LevelStorage.open(dir, { bootstrap: { voters: [ID] } });
+    // The snapshot's file write is held until the test lets it go; all else is real.
+    const gate = Promise.withResolvers<void>();
+    const taken: number[] = [];
+    const write = storage.writeSnapshotData.bind(storage);
+    storage.writeSnapshotData = async (index, term, data) => {
+      taken.push(index);
+      await gate.promise;
+      return write(index, term, data);
+    };
+    const node = await start(5, storage);
+    try {
+      await putAll(node.driver, 6);
+      expect(taken).toHaveLength(1);
+      // Writes after the snapshot was taken commit while its data is not on disk yet.
+      const lastIndex = await putAll(node.driver, 3, 6);
+      expect(lastIndex).toBeGreaterThan(taken[0]!);
+      expect(storage.snapshot().metadata.index).toBe(1);
+      gate.resolve();
+      await node.driver.snapshotsSettled();
+      expect(storage.snapshot().metadata.index).toBe(taken[0]);
+    } finally {
+      await node.driver.stop();
+      await storage.close();
+    }
+    const reopened = await start(5);
+    try {
+      expect(reopened.storage.snapshot().metadata.index).toBe(taken[0]);
+      await reopened.driver.readBarrier();
+      expect(reopened.kv.size).toBe(9);
+    } finally {
+      await reopened.driver.stop();
+      await reopened.storage.close();
     }
   });
 });

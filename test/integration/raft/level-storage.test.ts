@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -10,7 +10,7 @@ import {
   StorageOpenError,
 } from '../../../src/raft/level-storage.js';
 import type { Entry } from '../../../src/raft/types.js';
-import { encode } from '../../../src/wire/codec.js';
+import { decode, encode } from '../../../src/wire/codec.js';
 
 const directories: string[] = [];
 const open: LevelStorage[] = [];
@@ -156,6 +156,101 @@ describe('LevelStorage on real LevelDB files', () => {
     expect(reopened.initialState().confState.voters).toEqual(['a', 'b', 'c']);
   });
 
+  it("keeps a snapshot's data in a file of its own and refuses it damaged or missing", async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await store.persist({ entries: entries(2, 10, 2), sync: true });
+    await store.snapshotAndCompact(8, confState(['a']), new TextEncoder().encode('state at 8'));
+    await store.close();
+    open.pop();
+    const files = await readdir(join(directory, 'snapshots'));
+    expect(files).toEqual([`${hex16(8)}-${hex16(2)}.snap`]);
+    const path = join(directory, 'snapshots', files[0]!);
+    const original = await readFile(path);
+
+    const flipped = Buffer.from(original);
+    flipped[0]! ^= 1;
+    await writeFile(path, flipped);
+    const damaged = LevelStorage.open(directory);
+    await expect(damaged).rejects.toBeInstanceOf(StorageCorruptError);
+    await expect(damaged).rejects.toThrow(/snapshot file .*\.snap is damaged/);
+    await expect(LevelStorage.open(directory)).rejects.toThrow(directory);
+
+    await rm(path);
+    await expect(LevelStorage.open(directory)).rejects.toThrow(/snapshot file .* cannot be read/);
+
+    await writeFile(path, original);
+    const restored = await openStore(directory);
+    expect(new TextDecoder().decode(restored.snapshot().data)).toBe('state at 8');
+  });
+
+  it('drops a snapshot written but never recorded (a crash in between), keeping the last one', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await store.persist({ entries: entries(2, 12, 2), sync: true });
+    await store.snapshotAndCompact(6, confState(['a']), new TextEncoder().encode('at 6'));
+    await store.writeSnapshotData(10, 2, new TextEncoder().encode('at 10'));
+    const reopened = await reopen(store);
+    expect(reopened.snapshot().metadata.index).toBe(6);
+    expect(new TextDecoder().decode(reopened.snapshot().data)).toBe('at 6');
+    expect(await readdir(join(directory, 'snapshots'))).toEqual([`${hex16(6)}-${hex16(2)}.snap`]);
+  });
+
+  it('records a snapshot written while the log went on, unless the leader sent a newer one', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a', 'b']);
+    await store.persist({ entries: entries(2, 8, 2), sync: true });
+    const state = new TextEncoder().encode('at 8');
+    const writing = store.writeSnapshotData(8, 2, state);
+    await store.persist({ entries: entries(9, 12, 2), sync: true });
+    const written = await writing;
+    await store.recordSnapshot(written, confState(['a', 'b']), state, { compactTo: 8 });
+    let reopened = await reopen(store);
+    expect(reopened.snapshot().metadata.index).toBe(8);
+    expect([reopened.firstIndex(), reopened.lastIndex()]).toEqual([9, 12]);
+
+    // One taken at 12 loses to a snapshot at 20 installed from the leader meanwhile.
+    const late = await reopened.writeSnapshotData(12, 2, new TextEncoder().encode('at 12'));
+    await reopened.persist({
+      snapshot: {
+        metadata: { index: 20, term: 3, confState: confState(['a', 'b']) },
+        data: new TextEncoder().encode('leader at 20'),
+      },
+      entries: [],
+      hardState: { term: 3, vote: null, commit: 20 },
+      sync: true,
+    });
+    expect(await reopened.recordSnapshot(late, confState(['a', 'b']), new Uint8Array([1]))).toBe(
+      undefined,
+    );
+    reopened = await reopen(reopened);
+    expect(new TextDecoder().decode(reopened.snapshot().data)).toBe('leader at 20');
+    expect(await readdir(join(directory, 'snapshots'))).toEqual([`${hex16(20)}-${hex16(3)}.snap`]);
+  });
+
+  it('opens a format 2 store, whose snapshot data is inline, and upgrades it', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await store.persist({ entries: entries(2, 4, 2), sync: true });
+    await store.close();
+    open.pop();
+    await withRawDb(directory, async (db) => {
+      await db.put('meta', encode({ format: 2 }));
+      await db.put(
+        'snapshot',
+        encode({ index: 1, term: 1, confState: confState(['a']), data: new Uint8Array([7]) }),
+      );
+    });
+    const reopened = await openStore(directory);
+    expect([...reopened.snapshot().data]).toEqual([7]);
+    expect(reopened.lastIndex()).toBe(4);
+    await reopened.close();
+    open.pop();
+    await withRawDb(directory, async (db) => {
+      expect(decode((await db.get('meta'))!)).toEqual({ format: 3 });
+    });
+  });
+
   it('refuses a store with a record that does not decode, naming the directory', async () => {
     const directory = await newDirectory();
     const store = await openStore(directory, ['a']);
@@ -215,9 +310,13 @@ describe('LevelStorage on real LevelDB files', () => {
   });
 });
 
+function hex16(n: number): string {
+  return n.toString(16).padStart(16, '0');
+}
+
 /** The record holding the entries one Ready appended, the first at `index`. */
 function segmentKey(index: number): string {
-  return `s/${index.toString(16).padStart(16, '0')}`;
+  return `s/${hex16(index)}`;
 }
 
 async function withRawDb(
