@@ -143,6 +143,8 @@ export class RaftDriver {
     | { written: WrittenSnapshot; conf: ConfState; data: Uint8Array; compactTo: number }
     | undefined;
   private snapshotSettled: (() => void) | undefined;
+  /** The snapshot's file is being written: nothing may remove the directory under it yet. */
+  private snapshotWriteInFlight = false;
   private ticks = 0;
   private readonly waitTicks: number;
   private term = 0;
@@ -353,7 +355,8 @@ export class RaftDriver {
     this.stopped = true;
     this.stopTicker?.();
     this.failAll(this.failure);
-    this.endSnapshot();
+    // A file write under way ends the snapshot itself when it settles.
+    if (!this.snapshotWriteInFlight) this.endSnapshot();
   }
 
   private async round(ready: Ready): Promise<void> {
@@ -545,7 +548,8 @@ export class RaftDriver {
    */
   private maybeSnapshot(): void {
     const every = this.options.snapshotEveryEntries ?? 10_000;
-    if (this.snapshotting || this.applied - this.snapshotIndex < every) return;
+    if (this.stopped || this.snapshotting || this.applied <= this.snapshotIndex) return;
+    if (this.applied - this.snapshotIndex < every) return;
     const keep = this.options.catchUpEntries ?? 5_000;
     const index = this.applied;
     const conf = this.conf;
@@ -553,13 +557,19 @@ export class RaftDriver {
     this.snapshotting = new Promise((settle) => {
       this.snapshotSettled = settle;
     });
+    this.snapshotWriteInFlight = true;
     this.storage.writeSnapshotData(index, this.storage.term(index), data).then(
       (written) => {
+        this.snapshotWriteInFlight = false;
         if (this.stopped) return this.endSnapshot();
         this.writtenSnapshot = { written, conf, data, compactTo: index - keep };
         this.kick();
       },
-      (error: unknown) => this.fail(error),
+      (error: unknown) => {
+        this.snapshotWriteInFlight = false;
+        this.fail(error);
+        this.endSnapshot();
+      },
     );
   }
 
@@ -577,8 +587,10 @@ export class RaftDriver {
       snapshot.data,
       { compactTo: snapshot.compactTo, hardState },
     );
-    // Not recorded: a newer snapshot from the leader was installed meanwhile.
     if (recorded) this.snapshotIndex = recorded.metadata.index;
+    // Not recorded (a newer snapshot from the leader was installed meanwhile): the hard state
+    // goes with the next write, as it would have.
+    else if (hardState) this.unwrittenHardState ??= hardState;
     this.log.debug({ index: snapshot.written.index, recorded: !!recorded }, 'raft snapshot');
     this.endSnapshot();
   }

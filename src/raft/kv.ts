@@ -62,9 +62,13 @@ export class KvStateMachine implements StateMachine {
     return encode(flat);
   }
 
+  /** Reads the flat list, and the list of [key, value] pairs that earlier versions wrote. */
   restore(data: Uint8Array): void {
-    const flat = decode(data);
-    if (!Array.isArray(flat) || flat.length % 2 !== 0) {
+    const list = decode(data);
+    if (!Array.isArray(list)) throw new InvalidArgumentError('kv snapshot is not a list');
+    const pairs = list.length > 0 && Array.isArray(list[0]);
+    const flat = pairs ? list.flat() : list;
+    if (flat.length % 2 !== 0 || !flat.every((item) => typeof item === 'string')) {
       throw new InvalidArgumentError('kv snapshot is not a list of keys and values');
     }
     const restored = new Map<string, string>();

@@ -244,7 +244,8 @@ export class LevelStorage implements RaftStorageReader {
     }
     if (batch.hardState) operations.push(hardStatePut(batch.hardState));
     if (operations.length === 0) return;
-    await this.write(operations, batch.sync);
+    // With a snapshot, always synced: the file it replaces is removed right after.
+    await this.write(operations, batch.sync || written !== undefined);
     this.segments = segments;
     if (batch.snapshot) this.memory.applySnapshot(batch.snapshot);
     if (written) this.replaceSnapshotFile(written.file);
@@ -354,7 +355,10 @@ export class LevelStorage implements RaftStorageReader {
 
   /** Files a crash left between writing a snapshot and recording it. */
   private async removeUnrecordedSnapshotFiles(): Promise<void> {
-    await mkdir(this.snapshotDirectory, { recursive: true });
+    // A new directory's entry is durable only once its parent is synced.
+    if (await mkdir(this.snapshotDirectory, { recursive: true })) {
+      await syncDirectory(this.directory);
+    }
     for (const file of await readdir(this.snapshotDirectory)) {
       if (file === this.snapshotFile) continue;
       // Tolerates a file gone meanwhile (a removal from before a reopen, finishing now).

@@ -4,7 +4,7 @@
  * commit on disk, and a crash that loses the latest commit index loses no acknowledged write.
  * A one-voter group on real LevelDB files; no timer runs (a lone voter campaigns at start).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -152,6 +152,57 @@ describe('RaftDriver across restarts', () => {
       expect(reopened.storage.snapshot().metadata.index).toBe(taken[0]);
       await reopened.driver.readBarrier();
       expect(reopened.kv.size).toBe(9);
+    } finally {
+      await reopened.driver.stop();
+      await reopened.storage.close();
+    }
+  });
+
+  it('stops with the error when a snapshot cannot be written, and stop() still returns', async () => {
+    const storage = await LevelStorage.open(dir, { bootstrap: { voters: [ID] } });
+    storage.writeSnapshotData = async () => {
+      throw new Error('no space left on device');
+    };
+    const node = await start(5, storage);
+    try {
+      // Writes go on until the failed snapshot write stops the node; then every call says why.
+      const outcome = await putAll(node.driver, 20).then(
+        () => 'all written',
+        (error: Error) => error.message,
+      );
+      expect(outcome).toMatch(/no space left on device/);
+      await expect(putAll(node.driver, 1, 20)).rejects.toThrow(/no space left on device/);
+    } finally {
+      await node.driver.stop();
+      await storage.close();
+    }
+  });
+
+  it('drops a snapshot still being written when stopped; the next start removes its file', async () => {
+    const storage = await LevelStorage.open(dir, { bootstrap: { voters: [ID] } });
+    const gate = Promise.withResolvers<void>();
+    const started = Promise.withResolvers<void>();
+    const write = storage.writeSnapshotData.bind(storage);
+    storage.writeSnapshotData = async (index, term, data) => {
+      started.resolve();
+      await gate.promise;
+      return write(index, term, data);
+    };
+    const node = await start(5, storage);
+    await putAll(node.driver, 6);
+    await started.promise;
+    const stopping = node.driver.stop();
+    gate.resolve();
+    await stopping; // returns only once the file write is over
+    await storage.close();
+    expect(await readdir(join(dir, 'snapshots'))).toHaveLength(1);
+
+    const reopened = await start();
+    try {
+      expect(reopened.storage.snapshot().metadata.index).toBe(1);
+      expect(await readdir(join(dir, 'snapshots'))).toEqual([]);
+      await reopened.driver.readBarrier();
+      expect(reopened.kv.size).toBe(6);
     } finally {
       await reopened.driver.stop();
       await reopened.storage.close();
