@@ -4,9 +4,9 @@ import { encode } from '../../../src/wire/codec.js';
 
 function machineWith(pairs: Array<[string, string]>): KvStateMachine {
   const kv = new KvStateMachine();
-  pairs.forEach(([key, value], i) =>
-    kv.apply(encodeKvCommand({ op: 'put', key, value }), { index: i + 1 }),
-  );
+  pairs.forEach(([key, value], i) => {
+    kv.apply(encodeKvCommand({ op: 'put', key, value }), { index: i + 1 });
+  });
   return kv;
 }
 
