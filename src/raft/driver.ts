@@ -41,7 +41,12 @@ export interface StateMachine {
 }
 
 export interface MessageSender {
-  send(messages: readonly Message[]): void;
+  /**
+   * Sends without blocking. 'now' (the default) writes once the current microtasks have run;
+   * 'end-of-turn' may wait for the event loop's turn to end, and takes along whatever is sent
+   * to the same peer until then, in the same write.
+   */
+  send(messages: readonly Message[], when?: 'now' | 'end-of-turn'): void;
 }
 
 /**
@@ -385,7 +390,11 @@ export class RaftDriver {
       this.conf = ready.snapshot.metadata.confState;
     }
     for (const entry of ready.committedEntries) this.applyEntry(entry);
-    if (leading && !sendsFirst) this.options.sender.send(messages);
+    // The proposer this round answers usually proposes again at once: the commit broadcast
+    // waits to leave with that append, in one write. A follower then writes the new entries
+    // before applying the committed ones (one Ready), instead of applying first; in the same
+    // turn, the proposal no longer waits for the broadcast's socket writes (0.29 ms p50).
+    if (leading && !sendsFirst) this.options.sender.send(messages, 'end-of-turn');
     if (ready.hardState && ready.hardState.term !== this.term) {
       // A new term: what the old one had not committed may be truncated, even if the same
       // node leads again.

@@ -62,6 +62,8 @@ interface Outbound {
   queue: Message[];
   stream: Stream | undefined;
   pumping: boolean;
+  /** A pump is due at the end of this turn of the event loop. */
+  pumpAtTurnEnd: boolean;
   retryAt: number;
 }
 
@@ -167,8 +169,13 @@ export class RaftTransport {
     this.outbound.delete(id);
   }
 
-  /** Queues messages for sending; never blocks and never throws. */
-  send(messages: readonly Message[]): void {
+  /**
+   * Queues messages for sending; never blocks and never throws. The write starts on a
+   * microtask, so every message sent before it runs leaves in one write (one Ready's
+   * messages, or the answers to a burst of arrivals); with 'end-of-turn', on setImmediate,
+   * taking along whatever is sent to the peer in the rest of this turn of the event loop.
+   */
+  send(messages: readonly Message[], when: 'now' | 'end-of-turn' = 'now'): void {
     for (const message of messages) {
       if (this.stopped || message.to === this.options.selfId) continue;
       const peer = this.peer(message.to);
@@ -177,11 +184,18 @@ export class RaftTransport {
         continue;
       }
       peer.queue.push(message);
-      if (!peer.pumping) {
-        // Start on a microtask, so every message sent in this turn of the event loop goes out
-        // in one write: one Ready's messages, or the answers to a burst of arrivals.
+      if (peer.pumping) continue; // the running pump drains the queue
+      if (when === 'now') {
         peer.pumping = true;
         queueMicrotask(() => void this.pump(peer));
+      } else if (!peer.pumpAtTurnEnd) {
+        peer.pumpAtTurnEnd = true;
+        setImmediate(() => {
+          peer.pumpAtTurnEnd = false;
+          if (peer.pumping || peer.queue.length === 0) return;
+          peer.pumping = true;
+          void this.pump(peer);
+        });
       }
     }
   }
@@ -189,7 +203,7 @@ export class RaftTransport {
   private peer(id: NodeId): Outbound {
     let peer = this.outbound.get(id);
     if (!peer) {
-      peer = { id, queue: [], stream: undefined, pumping: false, retryAt: 0 };
+      peer = { id, queue: [], stream: undefined, pumping: false, pumpAtTurnEnd: false, retryAt: 0 };
       this.outbound.set(id, peer);
     }
     return peer;

@@ -2,7 +2,7 @@
  * The order of a leader's work in a round (driver.ts, round), which decides how soon a
  * proposer hears back: new entries go to the followers before the leader's own write is done,
  * and a round that only commits applies (answering the proposer) before it writes the commit
- * broadcast to the followers' sockets. Two drivers on real LevelDB files, messages passed in
+ * broadcast to the followers' sockets, which may wait for the end of the event loop's turn. Two drivers on real LevelDB files, messages passed in
  * memory, ticks driven by the test.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -63,11 +63,12 @@ async function member(
     storage,
     stateMachine: kv,
     sender: {
-      send: (messages: readonly Message[]) => {
+      send: (messages: readonly Message[], when = 'now') => {
         for (const m of messages) {
           if (events && m.type === 'append') {
             const last = m.entries.at(-1);
             events.push(last ? `sent entries to ${last.index}` : `sent commit ${m.commit}`);
+            if (!last) events.push(`commit ${m.commit} sent ${when}`);
           }
           // Delivered later, as a network would.
           setImmediate(() => peers.get(m.to)?.driver.step(m));
@@ -146,5 +147,7 @@ describe('a leader round', () => {
     };
     expect(at(`sent entries to ${index}`)).toBeLessThan(at(`written ${index}`));
     expect(at(`applied ${index}`)).toBeLessThan(at(`sent commit ${index}`));
+    // ...and lets it wait for the next append (the proposer's next write) to leave together.
+    expect(events).toContain(`commit ${index} sent end-of-turn`);
   });
 });

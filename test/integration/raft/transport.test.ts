@@ -84,6 +84,38 @@ describe('RaftTransport over real libp2p on loopback', () => {
     expect(raftStreams).toHaveLength(2);
   });
 
+  it('holds an end-of-turn message for what is sent after it in the turn: one write', async () => {
+    const secret = newNetworkSecret();
+    const [a, b] = [await peer(secret), await peer(secret)];
+    // Count the writes on a's outbound raft stream.
+    const writes: number[] = [];
+    const dial = a.host.dialProtocol.bind(a.host);
+    a.host.dialProtocol = (async (...args: Parameters<typeof dial>) => {
+      const stream = await dial(...args);
+      const send = stream.send.bind(stream);
+      stream.send = (data) => {
+        writes.push(data.byteLength);
+        return send(data);
+      };
+      return stream;
+    }) as typeof dial;
+    await introduce(a, b);
+    a.transport.send([heartbeat(a.id, b.id, 1)]);
+    await b.inbox.waitFor(1);
+
+    writes.length = 0;
+    a.transport.send([heartbeat(a.id, b.id, 2)], 'end-of-turn');
+    await Promise.resolve(); // microtasks run: a 'now' send would have been written here
+    a.transport.send([heartbeat(a.id, b.id, 3)]);
+    const commits = (await b.inbox.waitFor(3)).map((m) => (m as { commit: number }).commit);
+    expect(commits).toEqual([1, 2, 3]);
+    expect(writes).toHaveLength(1);
+
+    // Alone, it leaves at the end of the turn.
+    a.transport.send([heartbeat(a.id, b.id, 4)], 'end-of-turn');
+    expect((await b.inbox.waitFor(4))[3]).toEqual(heartbeat(a.id, b.id, 4));
+  });
+
   it('opens the streams to its peers when they are added, before any message', async () => {
     // Followers send each other nothing until the leader dies; the first pre-vote must not
     // wait for a dial (the other survivor would start its own campaign meanwhile).
