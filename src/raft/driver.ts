@@ -148,8 +148,6 @@ export class RaftDriver {
     | { written: WrittenSnapshot; conf: ConfState; data: Uint8Array; compactTo: number }
     | undefined;
   private snapshotSettled: (() => void) | undefined;
-  /** The snapshot's file is being written: nothing may remove the directory under it yet. */
-  private snapshotWriteInFlight = false;
   private ticks = 0;
   private readonly waitTicks: number;
   private term = 0;
@@ -204,8 +202,7 @@ export class RaftDriver {
     this.stopped = true;
     this.stopTicker?.();
     await this.running;
-    // A snapshot not recorded by now is left out: its file is removed at the next start.
-    if (this.writtenSnapshot) this.endSnapshot();
+    this.dropWrittenSnapshot();
     await this.snapshotting;
     // A clean stop leaves the latest commit index on disk, so a restart applies all it knew.
     if (!this.failure) {
@@ -360,8 +357,7 @@ export class RaftDriver {
     this.stopped = true;
     this.stopTicker?.();
     this.failAll(this.failure);
-    // A file write under way ends the snapshot itself when it settles.
-    if (!this.snapshotWriteInFlight) this.endSnapshot();
+    this.dropWrittenSnapshot();
   }
 
   private async round(ready: Ready): Promise<void> {
@@ -566,16 +562,14 @@ export class RaftDriver {
     this.snapshotting = new Promise((settle) => {
       this.snapshotSettled = settle;
     });
-    this.snapshotWriteInFlight = true;
+    // Settles only once the file write is over (the agent may remove raft/ right after).
     this.storage.writeSnapshotData(index, this.storage.term(index), data).then(
       (written) => {
-        this.snapshotWriteInFlight = false;
         if (this.stopped) return this.endSnapshot();
         this.writtenSnapshot = { written, conf, data, compactTo: index - keep };
         this.kick();
       },
       (error: unknown) => {
-        this.snapshotWriteInFlight = false;
         this.fail(error);
         this.endSnapshot();
       },
@@ -590,18 +584,26 @@ export class RaftDriver {
     // snapshot, and the core refuses an applied index beyond what it knows is committed.
     const hardState = this.unwrittenHardState;
     this.unwrittenHardState = undefined;
-    const recorded = await this.storage.recordSnapshot(
-      snapshot.written,
-      snapshot.conf,
-      snapshot.data,
-      { compactTo: snapshot.compactTo, hardState },
-    );
-    if (recorded) this.snapshotIndex = recorded.metadata.index;
-    // Not recorded (a newer snapshot from the leader was installed meanwhile): the hard state
-    // goes with the next write, as it would have.
-    else if (hardState) this.unwrittenHardState ??= hardState;
-    this.log.debug({ index: snapshot.written.index, recorded: !!recorded }, 'raft snapshot');
-    this.endSnapshot();
+    try {
+      const recorded = await this.storage.recordSnapshot(
+        snapshot.written,
+        snapshot.conf,
+        snapshot.data,
+        { compactTo: snapshot.compactTo, hardState },
+      );
+      if (recorded) this.snapshotIndex = recorded.metadata.index;
+      // Not recorded (a newer snapshot from the leader was installed meanwhile): the hard
+      // state goes with the next write, as it would have.
+      else if (hardState) this.unwrittenHardState ??= hardState;
+      this.log.debug({ index: snapshot.written.index, recorded: !!recorded }, 'raft snapshot');
+    } finally {
+      this.endSnapshot();
+    }
+  }
+
+  /** A snapshot on disk but not recorded is left out: its file goes at the next start. */
+  private dropWrittenSnapshot(): void {
+    if (this.writtenSnapshot) this.endSnapshot();
   }
 
   private endSnapshot(): void {

@@ -265,8 +265,6 @@ export class LevelStorage implements RaftStorageReader {
     data: Uint8Array,
     compactTo: number = index,
   ): Promise<Snapshot> {
-    const current = this.memory.snapshot().metadata.index;
-    if (index <= current) throw new SnapshotOutOfDateError(index, current);
     const written = await this.writeSnapshotData(index, this.memory.term(index), data);
     const recorded = await this.recordSnapshot(written, conf, data, { compactTo });
     if (!recorded) throw new SnapshotOutOfDateError(index, this.memory.snapshot().metadata.index);

@@ -32,9 +32,13 @@ async function openStore(directory: string, voters?: string[]): Promise<LevelSto
   return storage;
 }
 
-async function reopen(storage: LevelStorage): Promise<LevelStorage> {
+async function closeStore(storage: LevelStorage): Promise<void> {
   await storage.close();
   open.splice(open.indexOf(storage), 1);
+}
+
+async function reopen(storage: LevelStorage): Promise<LevelStorage> {
+  await closeStore(storage);
   return openStore(storage.directory);
 }
 
@@ -65,8 +69,7 @@ describe('LevelStorage on real LevelDB files', () => {
     });
 
     // A restart with bootstrap options does not re-bootstrap over existing state.
-    await store.close();
-    open.pop();
+    await closeStore(store);
     const again = await openStore(directory, ['x']);
     expect(again.snapshot().metadata.confState.voters).toEqual(['a', 'b', 'c']);
     expect(again.lastIndex()).toBe(3);
@@ -161,8 +164,7 @@ describe('LevelStorage on real LevelDB files', () => {
     const store = await openStore(directory, ['a']);
     await store.persist({ entries: entries(2, 10, 2), sync: true });
     await store.snapshotAndCompact(8, confState(['a']), new TextEncoder().encode('state at 8'));
-    await store.close();
-    open.pop();
+    await closeStore(store);
     const files = await readdir(join(directory, 'snapshots'));
     expect(files).toEqual([`${hex16(8)}-${hex16(2)}.snap`]);
     const path = join(directory, 'snapshots', files[0]!);
@@ -232,8 +234,7 @@ describe('LevelStorage on real LevelDB files', () => {
     const directory = await newDirectory();
     const store = await openStore(directory, ['a']);
     await store.persist({ entries: entries(2, 4, 2), sync: true });
-    await store.close();
-    open.pop();
+    await closeStore(store);
     await withRawDb(directory, async (db) => {
       await db.put('meta', encode({ format: 2 }));
       await db.put(
@@ -244,8 +245,7 @@ describe('LevelStorage on real LevelDB files', () => {
     const reopened = await openStore(directory);
     expect([...reopened.snapshot().data]).toEqual([7]);
     expect(reopened.lastIndex()).toBe(4);
-    await reopened.close();
-    open.pop();
+    await closeStore(reopened);
     await withRawDb(directory, async (db) => {
       expect(decode((await db.get('meta'))!)).toEqual({ format: 3 });
     });
@@ -255,8 +255,7 @@ describe('LevelStorage on real LevelDB files', () => {
     const directory = await newDirectory();
     const store = await openStore(directory, ['a']);
     await store.persist({ entries: entries(2, 4, 2), sync: true });
-    await store.close();
-    open.pop();
+    await closeStore(store);
     await withRawDb(directory, (db) => db.put(segmentKey(2), new Uint8Array([0xc1])));
     const opened = LevelStorage.open(directory);
     await expect(opened).rejects.toBeInstanceOf(StorageCorruptError);
@@ -270,8 +269,7 @@ describe('LevelStorage on real LevelDB files', () => {
     await store.persist({ entries: entries(2, 3, 2), sync: true });
     await store.persist({ entries: entries(4, 5, 2), sync: true });
     await store.persist({ entries: entries(6, 7, 2), sync: true });
-    await store.close();
-    open.pop();
+    await closeStore(store);
     await withRawDb(directory, (db) => db.del(segmentKey(4)));
     await expect(LevelStorage.open(directory)).rejects.toThrow(/log entry 4 is missing/);
   });
@@ -279,8 +277,7 @@ describe('LevelStorage on real LevelDB files', () => {
   it('refuses a hard state whose commit index is beyond its log', async () => {
     const directory = await newDirectory();
     const store = await openStore(directory, ['a']);
-    await store.close();
-    open.pop();
+    await closeStore(store);
     await withRawDb(directory, (db) =>
       db.put('hardstate', encode({ term: 1, vote: null, commit: 99 })),
     );
@@ -293,8 +290,7 @@ describe('LevelStorage on real LevelDB files', () => {
     const directory = await newDirectory();
     const store = await openStore(directory, ['a']);
     await store.persist({ entries: entries(2, 50, 2), sync: true });
-    await store.close();
-    open.pop();
+    await closeStore(store);
     for (const file of await readdir(directory)) {
       if (file.startsWith('MANIFEST-')) await writeFile(join(directory, file), 'garbage');
     }

@@ -10,29 +10,21 @@ function machineWith(pairs: Array<[string, string]>): KvStateMachine {
   return kv;
 }
 
+const PAIRS: Array<[string, string]> = [
+  ['a', '1'],
+  ['b', '2'],
+];
+
 describe('KvStateMachine snapshots', () => {
   it('restores what it snapshotted', () => {
     const restored = new KvStateMachine();
-    restored.restore(
-      machineWith([
-        ['a', '1'],
-        ['b', '2'],
-      ]).snapshot(),
-    );
-    expect(restored.entries()).toEqual([
-      ['a', '1'],
-      ['b', '2'],
-    ]);
+    restored.restore(machineWith(PAIRS).snapshot());
+    expect(restored.entries()).toEqual(PAIRS);
   });
 
   it('reads the list of pairs that earlier versions wrote', () => {
     const restored = new KvStateMachine();
-    restored.restore(
-      encode([
-        ['a', '1'],
-        ['b', '2'],
-      ]),
-    );
+    restored.restore(encode(PAIRS));
     expect(restored.get('b')).toBe('2');
     expect(restored.size).toBe(2);
   });
