@@ -111,6 +111,35 @@ describe('LevelStorage on real LevelDB files', () => {
     expect(text(reopened.entries(4, 5, 1000)[0])).toBe('v4@3');
   });
 
+  it('replaces a conflicting suffix that spans several rounds of writes, and goes on after it', async () => {
+    const store = await openStore(await newDirectory(), ['a']);
+    for (const [from, to] of [
+      [2, 4],
+      [5, 7],
+      [8, 9],
+      [10, 10],
+    ] as const) {
+      await store.persist({ entries: entries(from, to, 2), sync: true });
+    }
+    // A new leader of term 3 overwrites from 6, inside the second round's entries.
+    await store.persist({ entries: entries(6, 6, 3), sync: true });
+    await store.persist({ entries: entries(7, 8, 3), sync: true });
+    const reopened = await reopen(store);
+    expect(reopened.lastIndex()).toBe(8);
+    const terms = [];
+    for (let index = 2; index <= 8; index++) terms.push(reopened.term(index));
+    expect(terms).toEqual([2, 2, 2, 2, 3, 3, 3]);
+    expect(reopened.entries(2, 9, 1e6).map(text)).toEqual([
+      'v2@2',
+      'v3@2',
+      'v4@2',
+      'v5@2',
+      'v6@3',
+      'v7@3',
+      'v8@3',
+    ]);
+  });
+
   it('takes a snapshot, compacts the log, and restarts from them', async () => {
     const store = await openStore(await newDirectory(), ['a', 'b']);
     await store.persist({
