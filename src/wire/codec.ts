@@ -18,9 +18,9 @@ export class DecodeError extends SwarmtsError {
  * msgpackr packs each value right after the previous one in a shared buffer, and allocates
  * another like it when that one is full; a large value grows it to several times its own size
  * (36 MB for a 3 MB value). Left that big, every later small value went to fresh pages of
- * another such buffer (a page fault per 4 KiB written: a tenth of a busy leader's CPU) and
- * kept all of it alive. So a large value is copied out to a buffer of its own size, and later
- * ones go to a small buffer again.
+ * another such buffer (a page fault per 4 KiB written; a busy leader spent a tenth of its CPU
+ * in page faults, about half of them these) and kept all of it alive. So a large value is
+ * copied out to a buffer of its own size, and later ones go to a small buffer again.
  */
 const LARGE_VALUE_BYTES = 256 * 1024;
 const SMALL_BUFFER_BYTES = 64 * 1024;
