@@ -240,8 +240,9 @@ const snapshotSchema: z.ZodType<SnapshotContents> = z
     }
   });
 
-export function encodeSnapshot(contents: SnapshotContents): Uint8Array {
-  return encode(contents);
+/** `expectedBytes`: about how long it will be (the last one's size), if known; see encode. */
+export function encodeSnapshot(contents: SnapshotContents, expectedBytes = 0): Uint8Array {
+  return encode(contents, expectedBytes);
 }
 
 export function decodeSnapshot(bytes: Uint8Array): SnapshotContents {

@@ -106,6 +106,8 @@ export class ClusterStore implements StateMachine {
   private readonly listeners = new Set<StoreListener>();
   private readonly maxQueuedEvents: number;
   private readonly onListenerError: (error: unknown) => void;
+  /** The last snapshot's size: the next one is packed straight into a buffer about as big. */
+  private lastSnapshotBytes = 0;
 
   constructor(options: ClusterStoreOptions = {}) {
     this.maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
@@ -218,14 +220,19 @@ export class ClusterStore implements StateMachine {
   }
 
   snapshot(): Uint8Array {
-    return encodeSnapshot({
-      format: SNAPSHOT_FORMAT,
-      cluster: this.cluster ?? null,
-      nodes: this.listNodes(),
-      removed: [...this.removed].sort(compare),
-      ...this.services.contents(),
-      ...this.objects.contents(),
-    });
+    const bytes = encodeSnapshot(
+      {
+        format: SNAPSHOT_FORMAT,
+        cluster: this.cluster ?? null,
+        nodes: this.listNodes(),
+        removed: [...this.removed].sort(compare),
+        ...this.services.contents(),
+        ...this.objects.contents(),
+      },
+      this.lastSnapshotBytes,
+    );
+    this.lastSnapshotBytes = bytes.length;
+    return bytes;
   }
 
   /** Replaces the contents; on garbage throws InvalidArgumentError and keeps the old ones. */

@@ -18,4 +18,21 @@ describe('wire codec', () => {
     expect(small.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
     expect(decode(small)).toEqual({ term: 1 });
   });
+
+  it('gives the same bytes with a size guess that is right, short or long, keeping no more than twice the value', () => {
+    const value = Array.from({ length: 20_000 }, (_, i) => `key-${i}-${'v'.repeat(40)}`);
+    const plain = encode(value);
+    const fitted = encode(value, plain.length);
+    expect(Buffer.from(fitted).equals(Buffer.from(plain))).toBe(true);
+    expect(fitted.buffer.byteLength).toBeLessThan(plain.length * 1.2 + 128 * 1024);
+    // A guess far too small or far too large still gives the same bytes, and nothing more.
+    for (const guess of [300_000, plain.length * 4]) {
+      const packed = encode(value, guess);
+      expect(Buffer.from(packed).equals(Buffer.from(plain))).toBe(true);
+      expect(packed.buffer.byteLength).toBeLessThanOrEqual(plain.length * 2);
+    }
+    // Later values go to a small buffer of their own, not after the large one.
+    const small = encode({ term: 1 });
+    expect(small.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+  });
 });
