@@ -53,9 +53,18 @@ function encodeLarge(value: unknown, expectedBytes: number): Uint8Array {
   }
 }
 
+/**
+ * Reads through a view of its own: msgpackr leaves a DataView on the object it reads, and a
+ * Raft entry's data is read when applied and then kept until compaction. With that view, each
+ * entry kept ~120 bytes more (a DataView and a property store) on every member, copied twice
+ * by the young-generation GC.
+ */
 export function decode(bytes: Uint8Array): unknown {
+  const view = Buffer.isBuffer(bytes)
+    ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
-    return packr.unpack(bytes);
+    return packr.unpack(view);
   } catch (error) {
     throw new DecodeError(`undecodable msgpack frame (${bytes.length} bytes)`, { cause: error });
   }

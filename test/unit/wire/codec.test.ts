@@ -9,6 +9,16 @@ describe('wire codec', () => {
     expect(() => decode(new Uint8Array([0x92, 0x01]))).toThrow(DecodeError);
   });
 
+  it('leaves the bytes it reads as they were', () => {
+    // A Raft entry's data is read when applied and kept long after: nothing may be hung on it.
+    for (const bytes of [encode([1, 'two']), new Uint8Array(encode([1, 'two']))]) {
+      const before = Object.getOwnPropertyNames(bytes);
+      expect(decode(bytes)).toEqual([1, 'two']);
+      expect(Object.getOwnPropertyNames(bytes)).toEqual(before);
+      expect(decode(bytes)).toEqual([1, 'two']);
+    }
+  });
+
   it('gives a large value a buffer of its own size, and small ones after it a small buffer', () => {
     const large = encode('x'.repeat(3_000_000));
     expect(large.buffer.byteLength).toBe(large.length);
