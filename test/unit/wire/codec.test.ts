@@ -9,6 +9,15 @@ describe('wire codec', () => {
     expect(() => decode(new Uint8Array([0x92, 0x01]))).toThrow(DecodeError);
   });
 
+  it('decodes strings without the native extractor, which keeps a whole frame per string', async () => {
+    const unpack = (await import('msgpackr/unpack')) as { isNativeAccelerationEnabled?: boolean };
+    expect(decode(encode({ key: 'k', value: 'v'.repeat(200) }))).toEqual({
+      key: 'k',
+      value: 'v'.repeat(200),
+    });
+    expect(unpack.isNativeAccelerationEnabled).toBe(false);
+  });
+
   it('leaves the bytes it reads as they were', () => {
     // A Raft entry's data is read when applied and kept long after: nothing may be hung on it.
     for (const bytes of [encode([1, 'two']), new Uint8Array(encode([1, 'two']))]) {
