@@ -377,7 +377,12 @@ export class RaftDriver {
       await Promise.resolve();
     }
     await this.persist(ready);
-    if (!leading) this.options.sender.send(messages);
+    if (!leading) {
+      this.options.sender.send(messages);
+      // The leader is waiting on this acknowledgement, and the transport writes on a microtask:
+      // let it go before the committed entries are applied (64 of them took 0.1–0.2 ms).
+      if (messages.length > 0 && ready.committedEntries.length > 0) await Promise.resolve();
+    }
     if (ready.snapshot) {
       // A snapshot without data is a new cluster's bootstrap: the initial, empty state.
       if (ready.snapshot.data.length > 0) this.stateMachine.restore(ready.snapshot.data);

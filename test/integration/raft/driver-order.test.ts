@@ -1,9 +1,10 @@
 /**
- * The order of a leader's work in a round (driver.ts, round), which decides how soon a
+ * The order of a member's work in a round (driver.ts, round), which decides how soon a
  * proposer hears back: new entries go to the followers before the leader's own write is done,
  * and a round that only commits applies (answering the proposer) before it writes the commit
- * broadcast to the followers' sockets, which may wait for the end of the event loop's turn. Two drivers on real LevelDB files, messages passed in
- * memory, ticks driven by the test.
+ * broadcast to the followers' sockets, which may wait for the end of the event loop's turn; a
+ * follower's acknowledgement leaves before it applies. Drivers on real LevelDB files, messages
+ * passed in memory, ticks driven by the test.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,8 @@ import { silentLogger } from '../../../src/log.js';
 import { RaftDriver, type Ticker } from '../../../src/raft/driver.js';
 import { encodeKvCommand, type KvResult, KvStateMachine } from '../../../src/raft/kv.js';
 import { LevelStorage } from '../../../src/raft/level-storage.js';
-import type { Message } from '../../../src/raft/types.js';
+import type { Entry, Message } from '../../../src/raft/types.js';
+import { encode } from '../../../src/wire/codec.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -149,5 +151,69 @@ describe('a leader round', () => {
     expect(at(`applied ${index}`)).toBeLessThan(at(`sent commit ${index}`));
     // ...and lets it wait for the next append (the proposer's next write) to leave together.
     expect(events).toContain(`commit ${index} sent end-of-turn`);
+  });
+});
+
+describe('a follower round', () => {
+  it('acknowledges new entries before it applies the ones committed with them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'swarmts-order-'));
+    const storage = await LevelStorage.open(dir, { bootstrap: { voters: ['a', 'b'] } });
+    const events: Event[] = [];
+    const kv = new KvStateMachine();
+    const apply = kv.apply.bind(kv);
+    kv.apply = (command, entry) => {
+      events.push(`applied ${entry.index}`);
+      return apply(command, entry);
+    };
+    const driver = new RaftDriver({
+      id: 'b',
+      storage,
+      stateMachine: kv,
+      sender: {
+        // As the transport does: a 'now' send is written once the current microtasks have run.
+        send: (messages: readonly Message[]) =>
+          queueMicrotask(() => {
+            for (const m of messages) {
+              if (m.type === 'appendResponse') events.push(`acknowledged ${m.index}`);
+            }
+          }),
+      },
+      logger: silentLogger,
+      random: () => 0.5,
+      ticker: { every: () => () => {} },
+    });
+    driver.start();
+    cleanups.push(async () => {
+      await driver.stop();
+      await storage.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    // The test is the leader, a, in term 2. The bootstrap log ends at index 1, term 1.
+    const entry = (index: number): Entry => ({
+      term: 2,
+      index,
+      type: 'normal',
+      data: encode([
+        `request-${index}`,
+        encodeKvCommand({ op: 'put', key: `k${index}`, value: 'v' }),
+      ]),
+    });
+    const append = (prevIndex: number, prevTerm: number, commit: number): Message => ({
+      type: 'append',
+      from: 'a',
+      to: 'b',
+      term: 2,
+      prevIndex,
+      prevTerm,
+      commit,
+      entries: [entry(prevIndex + 1)],
+    });
+    driver.step(append(1, 1, 1));
+    await until(() => events.includes('acknowledged 2'), 'entry 2 acknowledged');
+    // Entry 3 comes with the news that entry 2 is committed, as a busy leader sends it.
+    driver.step(append(2, 2, 2));
+    await until(() => events.includes('applied 2'), 'entry 2 applied');
+    await until(() => events.includes('acknowledged 3'), 'entry 3 acknowledged');
+    expect(events.indexOf('acknowledged 3')).toBeLessThan(events.indexOf('applied 2'));
   });
 });
