@@ -20,6 +20,7 @@ import type { RaftOptions } from './config.js';
 import { ProposalDroppedError, ReadIndexDroppedError } from './errors.js';
 import type { LevelStorage, WrittenSnapshot } from './level-storage.js';
 import { RaftNode } from './rawnode.js';
+import { snapshotDue, snapshotPhase } from './snapshot-schedule.js';
 import type {
   ConfChange,
   ConfState,
@@ -92,7 +93,7 @@ export interface RaftDriverOptions {
   tickMs?: number;
   electionTicks?: number;
   heartbeatTicks?: number;
-  /** Take a snapshot after this many applied entries. Default 10,000. */
+  /** Take a snapshot once every this many applied entries (see snapshot-schedule.ts). Default 10,000. */
   snapshotEveryEntries?: number;
   /** Entries kept behind a snapshot so slow followers catch up from the log. Default 5,000. */
   catchUpEntries?: number;
@@ -553,7 +554,8 @@ export class RaftDriver {
   }
 
   /**
-   * Every N applied entries, snapshots the state machine (here, synchronously: it must be the
+   * Once every N applied entries, at this member's own point of the interval (see
+   * snapshot-schedule.ts), snapshots the state machine (here, synchronously: it must be the
    * state at `applied`) and writes the data to disk in the background; the loop records it
    * once written (recordWrittenSnapshot). Writing megabytes in the loop held up every
    * proposal behind it for hundreds of milliseconds.
@@ -561,7 +563,8 @@ export class RaftDriver {
   private maybeSnapshot(): void {
     const every = this.options.snapshotEveryEntries ?? 10_000;
     if (this.stopped || this.snapshotting || this.applied <= this.snapshotIndex) return;
-    if (this.applied - this.snapshotIndex < every) return;
+    const phase = snapshotPhase(this.id, this.conf, every);
+    if (!snapshotDue(this.applied, this.snapshotIndex, every, phase)) return;
     const keep = this.options.catchUpEntries ?? 5_000;
     const index = this.applied;
     const conf = this.conf;
