@@ -7,9 +7,9 @@
  * 'msgpackr/pack' does not). The extractor reads every string of a frame into one and hands
  * out slices of it, so a key-value pair kept in state kept its whole command's text alive
  * (~370 bytes instead of ~220 per 200-byte value), all of it copied by the young-generation
- * GC; and it was no faster on our frames. Three alternating runs of 64 proposers without it:
- * 10,086, 9,663, 9,355 commits/s against 8,776, 9,517, 8,959, CPU per commit down 5–10 µs on
- * each member.
+ * GC; on our frames it saved under 0.1 µs a message. Three alternating runs of 64 proposers
+ * without it: 10,086, 9,663, 9,355 commits/s against 8,776, 9,517, 8,959, CPU per commit down
+ * 5–10 µs on each member.
  */
 import { Packr } from 'msgpackr/pack';
 import { SwarmtsError } from '../errors.js';
@@ -45,7 +45,7 @@ export function encode(value: unknown, expectedBytes = 0): Uint8Array {
  * A value whose size the caller can guess (a snapshot) is packed straight into a buffer of
  * about that size, which becomes the result. Packed the usual way, it went through msgpackr's
  * growing buffers and was copied out: every copy lands on fresh pages, and on this VM a first
- * touch costs ~20 µs a page. A 40,000-key (8.5 MB) snapshot took 50–130 ms that way, 32–50 here.
+ * touch costs ~14 µs a page. A 40,000-key (8.5 MB) snapshot took 50–130 ms that way, 32–50 here.
  */
 function encodeLarge(value: unknown, expectedBytes: number): Uint8Array {
   const room = Buffer.allocUnsafeSlow(Math.ceil(expectedBytes * 1.125) + SMALL_BUFFER_BYTES);
