@@ -68,12 +68,14 @@ function encodeLarge(value: unknown, expectedBytes: number): Uint8Array {
  * by the young-generation GC.
  */
 export function decode(bytes: Uint8Array): unknown {
-  const view = Buffer.isBuffer(bytes)
-    ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
+    const view = Buffer.isBuffer(bytes)
+      ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+      : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return packr.unpack(view);
   } catch (error) {
-    throw new DecodeError(`undecodable msgpack frame (${bytes.length} bytes)`, { cause: error });
+    throw new DecodeError(`undecodable msgpack frame (${bytes?.length ?? 0} bytes)`, {
+      cause: error,
+    });
   }
 }

@@ -7,6 +7,9 @@ describe('wire codec', () => {
     expect(decoded).toMatchObject({ type: 'append', term: 2 });
     expect([...(decoded as { data: Uint8Array }).data]).toEqual([1, 2, 3]);
     expect(() => decode(new Uint8Array([0x92, 0x01]))).toThrow(DecodeError);
+    for (const notBytes of [undefined, null, {}]) {
+      expect(() => decode(notBytes as unknown as Uint8Array)).toThrow(DecodeError);
+    }
   });
 
   it('decodes strings without the native extractor, which keeps a whole frame per string', async () => {
