@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../../src/log.js';
-import { RaftDriver, type Ticker } from '../../../src/raft/driver.js';
+import { type MessageSender, RaftDriver, type Ticker } from '../../../src/raft/driver.js';
 import { encodeKvCommand, type KvResult, KvStateMachine } from '../../../src/raft/kv.js';
 import { LevelStorage } from '../../../src/raft/level-storage.js';
 import type { Entry, Message } from '../../../src/raft/types.js';
@@ -30,11 +30,13 @@ interface Member {
 /** What the leader did, in order: sends of entries and commits, writes, applies. */
 type Event = string;
 
+/** `sender` replaces the in-memory network to the other members. */
 async function member(
   id: string,
   voters: string[],
   peers: Map<string, Member>,
   events: Event[] | undefined,
+  sender?: MessageSender,
 ): Promise<Member> {
   const dir = await mkdtemp(join(tmpdir(), 'swarmts-order-'));
   const storage = await LevelStorage.open(dir, { bootstrap: { voters } });
@@ -64,7 +66,7 @@ async function member(
     id,
     storage,
     stateMachine: kv,
-    sender: {
+    sender: sender ?? {
       send: (messages: readonly Message[], when = 'now') => {
         for (const m of messages) {
           if (events && m.type === 'append') {
@@ -156,37 +158,15 @@ describe('a leader round', () => {
 
 describe('a follower round', () => {
   it('acknowledges new entries before it applies the ones committed with them', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'swarmts-order-'));
-    const storage = await LevelStorage.open(dir, { bootstrap: { voters: ['a', 'b'] } });
     const events: Event[] = [];
-    const kv = new KvStateMachine();
-    const apply = kv.apply.bind(kv);
-    kv.apply = (command, entry) => {
-      events.push(`applied ${entry.index}`);
-      return apply(command, entry);
-    };
-    const driver = new RaftDriver({
-      id: 'b',
-      storage,
-      stateMachine: kv,
-      sender: {
-        // As the transport does: a 'now' send is written once the current microtasks have run.
-        send: (messages: readonly Message[]) =>
-          queueMicrotask(() => {
-            for (const m of messages) {
-              if (m.type === 'appendResponse') events.push(`acknowledged ${m.index}`);
-            }
-          }),
-      },
-      logger: silentLogger,
-      random: () => 0.5,
-      ticker: { every: () => () => {} },
-    });
-    driver.start();
-    cleanups.push(async () => {
-      await driver.stop();
-      await storage.close();
-      await rm(dir, { recursive: true, force: true });
+    const { driver } = await member('b', ['a', 'b'], new Map(), events, {
+      // As the transport does: a 'now' send is written once the current microtasks have run.
+      send: (messages) =>
+        queueMicrotask(() => {
+          for (const m of messages) {
+            if (m.type === 'appendResponse') events.push(`acknowledged ${m.index}`);
+          }
+        }),
     });
     // The test is the leader, a, in term 2. The bootstrap log ends at index 1, term 1.
     const entry = (index: number): Entry => ({
