@@ -27,7 +27,7 @@ interface Member {
   tick: () => void;
 }
 
-/** What the leader did, in order: sends of entries and commits, writes, applies. */
+/** What a member did, in order: sends of entries and commits, acknowledgements, writes, applies. */
 type Event = string;
 
 /** `sender` replaces the in-memory network to the other members. */
