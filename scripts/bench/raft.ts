@@ -111,11 +111,15 @@ async function main(): Promise<void> {
   const quorumSync = await storageQuorumSync(200, quick ? 200 : 1000);
   const cluster = await KvCluster.start(3, { snapshotEvery: 20_000 });
   try {
-    // Warm up connections and the JIT: latency runs measured right after start-up were
-    // 0.2–0.3 ms slower than the same run repeated.
+    // Each measured run follows a warm-up of its own shape, so the figures are a running
+    // manager's, not start-up's: latency runs right after start-up were 0.2–0.3 ms slower than
+    // the same run repeated; during a first 64-proposer run V8 was still optimizing functions
+    // for the first time (~150 in the leader) and the heap still growing, and the second of two
+    // such runs gave 5–42 % more commits/s (median 18 %, 21 pairs).
     await run(cluster, quick ? 500 : 5000, 16);
     await run(cluster, quick ? 100 : 1000, 1);
     const single = await run(cluster, quick ? 500 : 3000, 1);
+    await run(cluster, quick ? 2000 : 20_000, 64);
     const many = await run(cluster, quick ? 5000 : 40_000, 64);
     const failovers: number[] = [];
     for (let i = 0; i < (quick ? 1 : 3); i++) {
