@@ -2,10 +2,24 @@
  * Raft messages on the wire: msgpack, then checked field by field on the way in, since
  * they come from another machine. A frame that is not a well-formed message is refused
  * with a DecodeError naming what is wrong; it never reaches the core.
+ *
+ * The messages every round carries (append, its response, heartbeat and its response) go as
+ * arrays, [kind, from, to, term, ...fields], an append's entries flattened to term, kind, data
+ * (each index follows from prevIndex), read and checked by hand. As maps checked by the
+ * schema, a 64-entry append took 69 µs to pack and 70 µs to read and check, on the leader
+ * once per follower and on each follower once, every round; as arrays, 25 and 10. The other
+ * messages (votes, snapshots, forwarded requests) are rare and stay maps, checked by the schema.
  */
 import { z } from 'zod';
 import { DecodeError, decode, encode } from '../wire/codec.js';
-import type { Message } from './types.js';
+import type {
+  AppendMessage,
+  AppendResponseMessage,
+  Entry,
+  HeartbeatMessage,
+  HeartbeatResponseMessage,
+  Message,
+} from './types.js';
 
 const index = z.number().int().nonnegative();
 const id = z.string().min(1).max(256);
@@ -77,11 +91,32 @@ void _sameShape;
 void _sameShapeBack;
 
 export function encodeMessage(message: Message): Uint8Array {
-  return encode(message);
+  switch (message.type) {
+    case 'append':
+      return encode(compactAppend(message));
+    case 'appendResponse': {
+      const { from, to, term, index, reject, hintIndex, hintTerm } = message;
+      return encode([APPEND_RESPONSE, from, to, term, index, reject, hintIndex, hintTerm]);
+    }
+    case 'heartbeat':
+      return encode([
+        HEARTBEAT,
+        message.from,
+        message.to,
+        message.term,
+        message.commit,
+        message.context,
+      ]);
+    case 'heartbeatResponse':
+      return encode([HEARTBEAT_RESPONSE, message.from, message.to, message.term, message.context]);
+    default:
+      return encode(message);
+  }
 }
 
 export function decodeMessage(bytes: Uint8Array): Message {
-  return parseMessage(decode(bytes));
+  const value = decode(bytes);
+  return Array.isArray(value) ? parseCompact(value) : parseMessage(value);
 }
 
 export function parseMessage(value: unknown): Message {
@@ -92,4 +127,139 @@ export function parseMessage(value: unknown): Message {
     throw new DecodeError(`malformed raft message: ${where}: ${issue?.message ?? 'invalid'}`);
   }
   return parsed.data;
+}
+
+// The first element of a compact message.
+const APPEND = 1;
+const APPEND_RESPONSE = 2;
+const HEARTBEAT = 3;
+const HEARTBEAT_RESPONSE = 4;
+
+function compactAppend(m: AppendMessage): unknown[] {
+  const flat: unknown[] = new Array(m.entries.length * 3);
+  let at = 0;
+  for (const entry of m.entries) {
+    flat[at++] = entry.term;
+    flat[at++] = entry.type === 'normal' ? 0 : 1;
+    flat[at++] = entry.data;
+  }
+  return [APPEND, m.from, m.to, m.term, m.prevIndex, m.prevTerm, m.commit, flat];
+}
+
+function parseCompact(value: unknown[]): Message {
+  // Built in the field order the core uses, so both kinds of message share one shape.
+  switch (value[0]) {
+    case APPEND: {
+      fields(value, 8, 'append');
+      const prevIndex = counter(value[4], 'append.prevIndex');
+      const message: AppendMessage = {
+        type: 'append',
+        from: nodeId(value[1], 'append.from'),
+        to: nodeId(value[2], 'append.to'),
+        term: counter(value[3], 'append.term'),
+        prevIndex,
+        prevTerm: counter(value[5], 'append.prevTerm'),
+        entries: entriesOf(value[7], prevIndex),
+        commit: counter(value[6], 'append.commit'),
+      };
+      return message;
+    }
+    case APPEND_RESPONSE: {
+      fields(value, 8, 'appendResponse');
+      const message: AppendResponseMessage = {
+        type: 'appendResponse',
+        from: nodeId(value[1], 'appendResponse.from'),
+        to: nodeId(value[2], 'appendResponse.to'),
+        term: counter(value[3], 'appendResponse.term'),
+        index: counter(value[4], 'appendResponse.index'),
+        reject: flag(value[5], 'appendResponse.reject'),
+        hintIndex: counter(value[6], 'appendResponse.hintIndex'),
+        hintTerm: counter(value[7], 'appendResponse.hintTerm'),
+      };
+      return message;
+    }
+    case HEARTBEAT: {
+      fields(value, 6, 'heartbeat');
+      const message: HeartbeatMessage = {
+        type: 'heartbeat',
+        from: nodeId(value[1], 'heartbeat.from'),
+        to: nodeId(value[2], 'heartbeat.to'),
+        term: counter(value[3], 'heartbeat.term'),
+        commit: counter(value[4], 'heartbeat.commit'),
+        context: optionalBytes(value[5], 'heartbeat.context'),
+      };
+      return message;
+    }
+    case HEARTBEAT_RESPONSE: {
+      fields(value, 5, 'heartbeatResponse');
+      const message: HeartbeatResponseMessage = {
+        type: 'heartbeatResponse',
+        from: nodeId(value[1], 'heartbeatResponse.from'),
+        to: nodeId(value[2], 'heartbeatResponse.to'),
+        term: counter(value[3], 'heartbeatResponse.term'),
+        context: optionalBytes(value[4], 'heartbeatResponse.context'),
+      };
+      return message;
+    }
+    default:
+      throw malformed('kind', `unknown kind of compact message: ${String(value[0])}`);
+  }
+}
+
+function fields(value: unknown[], length: number, type: string): void {
+  if (value.length !== length) {
+    throw malformed(type, `expected ${length} fields, got ${value.length}`);
+  }
+}
+
+function entriesOf(value: unknown, prevIndex: number): Entry[] {
+  if (!Array.isArray(value) || value.length % 3 !== 0) {
+    throw malformed('append.entries', 'expected a list of term, kind, data triples');
+  }
+  const entries: Entry[] = new Array(value.length / 3);
+  for (let i = 0, at = 0; at < value.length; i++, at += 3) {
+    const kind = value[at + 1];
+    const data = value[at + 2];
+    if (kind !== 0 && kind !== 1) throw malformed(`append.entries.${i}.type`, 'expected 0 or 1');
+    if (!(data instanceof Uint8Array)) {
+      throw malformed(`append.entries.${i}.data`, 'expected bytes');
+    }
+    entries[i] = {
+      term: counter(value[at], `append.entries.${i}.term`),
+      index: prevIndex + 1 + i,
+      type: kind === 0 ? 'normal' : 'confChange',
+      data,
+    };
+  }
+  return entries;
+}
+
+function counter(value: unknown, where: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw malformed(where, 'expected a non-negative integer');
+  }
+  return value;
+}
+
+function nodeId(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256) {
+    throw malformed(where, 'expected a node id');
+  }
+  return value;
+}
+
+function flag(value: unknown, where: string): boolean {
+  if (typeof value !== 'boolean') throw malformed(where, 'expected a boolean');
+  return value;
+}
+
+function optionalBytes(value: unknown, where: string): Uint8Array | null {
+  if (value !== null && !(value instanceof Uint8Array)) {
+    throw malformed(where, 'expected bytes or nil');
+  }
+  return value;
+}
+
+function malformed(where: string, detail: string): DecodeError {
+  return new DecodeError(`malformed raft message: ${where}: ${detail}`);
 }

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { decodeMessage, encodeMessage } from '../../../src/raft/codec.js';
+import type { Entry, Message } from '../../../src/raft/types.js';
+import { DecodeError, decode, encode } from '../../../src/wire/codec.js';
+
+const A = '12D3KooWA';
+const B = '12D3KooWB';
+// msgpack bytes come back as Buffers (Uint8Arrays); built the same way, they compare equal.
+const bytes = (...values: number[]) => Buffer.from(values);
+
+const entries: Entry[] = [
+  { term: 4, index: 11, type: 'normal', data: bytes(1, 2, 3) },
+  { term: 5, index: 12, type: 'confChange', data: bytes(9) },
+  { term: 5, index: 13, type: 'normal', data: bytes() },
+];
+
+const everyKind: Message[] = [
+  { type: 'append', from: A, to: B, term: 5, prevIndex: 10, prevTerm: 4, entries, commit: 9 },
+  { type: 'append', from: A, to: B, term: 5, prevIndex: 13, prevTerm: 5, entries: [], commit: 13 },
+  {
+    type: 'appendResponse',
+    from: B,
+    to: A,
+    term: 5,
+    index: 13,
+    reject: true,
+    hintIndex: 7,
+    hintTerm: 3,
+  },
+  { type: 'heartbeat', from: A, to: B, term: 5, commit: 13, context: bytes(7) },
+  { type: 'heartbeat', from: A, to: B, term: 5, commit: 13, context: null },
+  { type: 'heartbeatResponse', from: B, to: A, term: 5, context: null },
+  { type: 'preVote', from: A, to: B, term: 6, lastIndex: 13, lastTerm: 5, transfer: false },
+  { type: 'voteResponse', from: B, to: A, term: 6, reject: false },
+  {
+    type: 'snapshot',
+    from: A,
+    to: B,
+    term: 5,
+    snapshot: {
+      metadata: { index: 13, term: 5, confState: { voters: [A, B], learners: [], removed: [] } },
+      data: bytes(4, 2),
+    },
+  },
+  { type: 'timeoutNow', from: A, to: B, term: 5 },
+  { type: 'propose', from: B, to: A, term: 0, entries: [{ type: 'normal', data: bytes(1) }] },
+  { type: 'readIndexResponse', from: A, to: B, term: 5, index: 13, context: bytes(8) },
+  { type: 'transferLeader', from: B, to: A, term: 0, transferee: B },
+];
+
+/** A compact append as a peer could send it, with one field replaced. */
+function appendFrame(at: number, value: unknown): Uint8Array {
+  const frame: unknown[] = [1, A, B, 5, 10, 4, 9, [4, 0, bytes(1)]];
+  frame[at] = value;
+  return encode(frame);
+}
+
+function refusal(frame: Uint8Array): string {
+  try {
+    decodeMessage(frame);
+  } catch (error) {
+    expect(error).toBeInstanceOf(DecodeError);
+    return (error as Error).message;
+  }
+  throw new Error('the frame was accepted');
+}
+
+describe('raft wire codec', () => {
+  it('reads back every kind of message as it was sent', () => {
+    for (const message of everyKind) expect(decodeMessage(encodeMessage(message))).toEqual(message);
+  });
+
+  it("sends a round's messages as arrays, an append's entry indexes implied by prevIndex", () => {
+    const append = everyKind[0]!;
+    const frame = encodeMessage(append);
+    expect(decode(frame)).toEqual([
+      1,
+      A,
+      B,
+      5,
+      10,
+      4,
+      9,
+      [4, 0, bytes(1, 2, 3), 5, 1, bytes(9), 5, 0, bytes()],
+    ]);
+    expect(frame.length).toBeLessThan(encode(append).length);
+    for (const message of everyKind.slice(2, 6)) {
+      expect(Array.isArray(decode(encodeMessage(message)))).toBe(true);
+    }
+    // The rare kinds stay self-describing maps.
+    expect(Array.isArray(decode(encodeMessage(everyKind[6]!)))).toBe(false);
+  });
+
+  it('still reads those messages as maps', () => {
+    for (const message of everyKind.slice(0, 6)) {
+      expect(decodeMessage(encode(message))).toEqual(message);
+    }
+  });
+
+  it('refuses a malformed array message, naming the field', () => {
+    expect(refusal(appendFrame(3, -1))).toMatch(/append\.term/);
+    expect(refusal(appendFrame(4, 1.5))).toMatch(/append\.prevIndex/);
+    expect(refusal(appendFrame(1, ''))).toMatch(/append\.from/);
+    expect(refusal(appendFrame(2, 42))).toMatch(/append\.to/);
+    expect(refusal(appendFrame(7, [4, 0]))).toMatch(/append\.entries: expected a list/);
+    expect(refusal(appendFrame(7, [4, 2, bytes()]))).toMatch(/append\.entries\.0\.type/);
+    expect(refusal(appendFrame(7, [4, '0', bytes()]))).toMatch(/append\.entries\.0\.type/);
+    expect(refusal(appendFrame(7, [4, 0, 'text']))).toMatch(/append\.entries\.0\.data/);
+    expect(refusal(appendFrame(7, [4, 0, bytes(), -4, 0, bytes()]))).toMatch(
+      /append\.entries\.1\.term/,
+    );
+    expect(refusal(encode([1, A, B, 5, 10, 4, 9]))).toMatch(/append: expected 8 fields, got 7/);
+    expect(refusal(encode([2, B, A, 5, 13, 'no', 0, 0]))).toMatch(/appendResponse\.reject/);
+    expect(refusal(encode([3, A, B, 5, 13, 'ctx']))).toMatch(/heartbeat\.context/);
+    expect(refusal(encode([4, B, A, 5]))).toMatch(/heartbeatResponse: expected 5 fields/);
+    expect(refusal(encode([99, A, B, 5]))).toMatch(/unknown kind of compact message: 99/);
+    expect(refusal(encode([]))).toMatch(/unknown kind/);
+  });
+});
