@@ -216,6 +216,9 @@ function entriesOf(value: unknown, prevIndex: number): Entry[] {
   if (!Array.isArray(value) || value.length % 3 !== 0) {
     throw malformed('append.entries', 'expected a list of term, kind, data triples');
   }
+  if (prevIndex + value.length / 3 > Number.MAX_SAFE_INTEGER) {
+    throw malformed('append.entries', 'indexes past the largest safe integer');
+  }
   const entries: Entry[] = new Array(value.length / 3);
   for (let i = 0, at = 0; at < value.length; i++, at += 3) {
     const kind = value[at + 1];

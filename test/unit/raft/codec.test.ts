@@ -109,6 +109,9 @@ describe('raft wire codec', () => {
     expect(refusal(appendFrame(7, [4, 0, bytes(), -4, 0, bytes()]))).toMatch(
       /append\.entries\.1\.term/,
     );
+    expect(refusal(appendFrame(4, Number.MAX_SAFE_INTEGER))).toMatch(
+      /append\.entries: indexes past/,
+    );
     expect(refusal(encode([1, A, B, 5, 10, 4, 9]))).toMatch(/append: expected 8 fields, got 7/);
     expect(refusal(encode([2, B, A, 5, 13, 'no', 0, 0]))).toMatch(/appendResponse\.reject/);
     expect(refusal(encode([3, A, B, 5, 13, 'ctx']))).toMatch(/heartbeat\.context/);
