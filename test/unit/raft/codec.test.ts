@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage } from '../../../src/raft/codec.js';
 import type { Entry, Message } from '../../../src/raft/types.js';
 import { DecodeError, decode, encode } from '../../../src/wire/codec.js';
+import { Rng } from '../../sim/rng.js';
 
 const A = '12D3KooWA';
 const B = '12D3KooWB';
@@ -118,5 +119,21 @@ describe('raft wire codec', () => {
     expect(refusal(encode([4, B, A, 5]))).toMatch(/heartbeatResponse: expected 5 fields/);
     expect(refusal(encode([99, A, B, 5]))).toMatch(/unknown kind of compact message: 99/);
     expect(refusal(encode([]))).toMatch(/unknown kind/);
+  });
+
+  it('reads a damaged frame as a message or refuses it with a DecodeError, nothing else', () => {
+    const rng = new Rng(7);
+    const frames = everyKind.slice(0, 6).map((m) => encodeMessage(m));
+    for (let i = 0; i < 3000; i++) {
+      const frame = Uint8Array.from(frames[rng.int(frames.length)]!);
+      for (let flips = 1 + rng.int(3); flips > 0; flips--)
+        frame[rng.int(frame.length)] = rng.int(256);
+      const damaged = frame.subarray(0, frame.length - rng.int(3));
+      try {
+        decodeMessage(damaged);
+      } catch (error) {
+        expect(error).toBeInstanceOf(DecodeError);
+      }
+    }
   });
 });
