@@ -126,7 +126,16 @@ export function parseMessage(value: unknown): Message {
     const where = issue?.path.length ? issue.path.join('.') : 'message';
     throw new DecodeError(`malformed raft message: ${where}: ${issue?.message ?? 'invalid'}`);
   }
-  return parsed.data;
+  const message = parsed.data;
+  // The array form implies this; a map spells each index out, and the core trusts it.
+  if (message.type === 'append') {
+    message.entries.forEach((entry, i) => {
+      if (entry.index !== message.prevIndex + 1 + i) {
+        throw malformed(`entries.${i}.index`, `expected ${message.prevIndex + 1 + i}`);
+      }
+    });
+  }
+  return message;
 }
 
 // The first element of a compact message.
@@ -202,7 +211,11 @@ function parseCompact(value: unknown[]): Message {
       return message;
     }
     default:
-      throw malformed('kind', `unknown kind of compact message: ${String(value[0])}`);
+      // Only a number is named: anything else could be long, or fail to become a string.
+      throw malformed(
+        'kind',
+        `unknown kind of compact message: ${typeof value[0] === 'number' ? value[0] : typeof value[0]}`,
+      );
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage } from '../../../src/raft/codec.js';
-import type { Entry, Message } from '../../../src/raft/types.js';
+import { decodeMessage, encodeMessage, parseMessage } from '../../../src/raft/codec.js';
+import type { AppendMessage, Entry, Message } from '../../../src/raft/types.js';
 import { DecodeError, decode, encode } from '../../../src/wire/codec.js';
 import { Rng } from '../../sim/rng.js';
 
@@ -117,8 +117,25 @@ describe('raft wire codec', () => {
     expect(refusal(encode([2, B, A, 5, 13, 'no', 0, 0]))).toMatch(/appendResponse\.reject/);
     expect(refusal(encode([3, A, B, 5, 13, 'ctx']))).toMatch(/heartbeat\.context/);
     expect(refusal(encode([4, B, A, 5]))).toMatch(/heartbeatResponse: expected 5 fields/);
+    expect(refusal(encode([1, A, B, 5, 10, 4, 9, [], 'extra']))).toMatch(
+      /expected 8 fields, got 9/,
+    );
+    expect(refusal(appendFrame(3, Number.NaN))).toMatch(/append\.term/);
+    expect(refusal(appendFrame(6, 2 ** 53))).toMatch(/append\.commit/);
+    expect(refusal(appendFrame(5, '4'))).toMatch(/append\.prevTerm/);
     expect(refusal(encode([99, A, B, 5]))).toMatch(/unknown kind of compact message: 99/);
+    expect(refusal(encode([{ toString: 1 }, A, B, 5]))).toMatch(
+      /unknown kind of compact message: object/,
+    );
     expect(refusal(encode([]))).toMatch(/unknown kind/);
+    // The largest index that is still safe is fine.
+    const last = decodeMessage(appendFrame(4, Number.MAX_SAFE_INTEGER - 1)) as AppendMessage;
+    expect(last.entries[0]?.index).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it('refuses an append as a map whose entry indexes do not follow prevIndex', () => {
+    const gap = { ...everyKind[0]!, entries: [entries[0]!, { ...entries[1]!, index: 13 }] };
+    expect(refusal(encode(gap))).toMatch(/entries\.1\.index: expected 12/);
   });
 
   it('reads a damaged frame as a message or refuses it with a DecodeError, nothing else', () => {
@@ -129,11 +146,15 @@ describe('raft wire codec', () => {
       for (let flips = 1 + rng.int(3); flips > 0; flips--)
         frame[rng.int(frame.length)] = rng.int(256);
       const damaged = frame.subarray(0, frame.length - rng.int(3));
+      let message: Message;
       try {
-        decodeMessage(damaged);
+        message = decodeMessage(damaged);
       } catch (error) {
         expect(error).toBeInstanceOf(DecodeError);
+        continue;
       }
+      // What the array form lets through, the schema for maps lets through too.
+      expect(parseMessage(message)).toEqual(message);
     }
   });
 });
