@@ -156,16 +156,15 @@ function compactAppend(m: AppendMessage): unknown[] {
 }
 
 function parseCompact(value: unknown[]): Message {
-  // Built in the field order the core uses, so both kinds of message share one shape.
+  // `type` first, then the envelope: the field order the core builds messages in, so both
+  // kinds of message share one shape.
   switch (value[0]) {
     case APPEND: {
-      fields(value, 8, 'append');
+      const head = envelopeOf(value, 'append', 8);
       const prevIndex = counter(value[4], 'append.prevIndex');
       const message: AppendMessage = {
         type: 'append',
-        from: nodeId(value[1], 'append.from'),
-        to: nodeId(value[2], 'append.to'),
-        term: counter(value[3], 'append.term'),
+        ...head,
         prevIndex,
         prevTerm: counter(value[5], 'append.prevTerm'),
         entries: entriesOf(value[7], prevIndex),
@@ -174,12 +173,10 @@ function parseCompact(value: unknown[]): Message {
       return message;
     }
     case APPEND_RESPONSE: {
-      fields(value, 8, 'appendResponse');
+      const head = envelopeOf(value, 'appendResponse', 8);
       const message: AppendResponseMessage = {
         type: 'appendResponse',
-        from: nodeId(value[1], 'appendResponse.from'),
-        to: nodeId(value[2], 'appendResponse.to'),
-        term: counter(value[3], 'appendResponse.term'),
+        ...head,
         index: counter(value[4], 'appendResponse.index'),
         reject: flag(value[5], 'appendResponse.reject'),
         hintIndex: counter(value[6], 'appendResponse.hintIndex'),
@@ -188,24 +185,20 @@ function parseCompact(value: unknown[]): Message {
       return message;
     }
     case HEARTBEAT: {
-      fields(value, 6, 'heartbeat');
+      const head = envelopeOf(value, 'heartbeat', 6);
       const message: HeartbeatMessage = {
         type: 'heartbeat',
-        from: nodeId(value[1], 'heartbeat.from'),
-        to: nodeId(value[2], 'heartbeat.to'),
-        term: counter(value[3], 'heartbeat.term'),
+        ...head,
         commit: counter(value[4], 'heartbeat.commit'),
         context: optionalBytes(value[5], 'heartbeat.context'),
       };
       return message;
     }
     case HEARTBEAT_RESPONSE: {
-      fields(value, 5, 'heartbeatResponse');
+      const head = envelopeOf(value, 'heartbeatResponse', 5);
       const message: HeartbeatResponseMessage = {
         type: 'heartbeatResponse',
-        from: nodeId(value[1], 'heartbeatResponse.from'),
-        to: nodeId(value[2], 'heartbeatResponse.to'),
-        term: counter(value[3], 'heartbeatResponse.term'),
+        ...head,
         context: optionalBytes(value[4], 'heartbeatResponse.context'),
       };
       return message;
@@ -219,10 +212,20 @@ function parseCompact(value: unknown[]): Message {
   }
 }
 
-function fields(value: unknown[], length: number, type: string): void {
+/** Checks the field count, then reads the sender, the receiver and the term. */
+function envelopeOf(
+  value: unknown[],
+  type: string,
+  length: number,
+): { from: string; to: string; term: number } {
   if (value.length !== length) {
     throw malformed(type, `expected ${length} fields, got ${value.length}`);
   }
+  return {
+    from: nodeId(value[1], `${type}.from`),
+    to: nodeId(value[2], `${type}.to`),
+    term: counter(value[3], `${type}.term`),
+  };
 }
 
 function entriesOf(value: unknown, prevIndex: number): Entry[] {
