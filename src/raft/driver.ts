@@ -6,17 +6,17 @@
  * the state machine's result once their entry is applied here, or fails with a retryable
  * error when this node loses track of them (no leader, leadership changed).
  *
- * Entries carry an envelope [requestId, payload]: the request id lets the node that proposed
- * an entry find its waiter when the entry is applied (on a follower too, since followers
- * forward proposals to the leader). Conf changes carry it in their context.
+ * Entries carry an envelope (envelope.ts) of request id and payload: the request id lets the
+ * node that proposed an entry find its waiter when the entry is applied (on a follower too,
+ * since followers forward proposals to the leader). Conf changes carry it in their context.
  */
 import { randomBytes } from 'node:crypto';
 import { SwarmtsError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { decode, encode } from '../wire/codec.js';
 import { coalesceMessages } from './coalesce.js';
 import { decodeConfChange } from './confchange.js';
 import type { RaftOptions } from './config.js';
+import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import { ProposalDroppedError, ReadIndexDroppedError } from './errors.js';
 import type { LevelStorage, WrittenSnapshot } from './level-storage.js';
 import { RaftNode } from './rawnode.js';
@@ -116,8 +116,6 @@ interface Waiter {
 interface ReadWaiter extends Waiter {
   index?: number;
 }
-
-type Envelope = [requestId: string, payload: Uint8Array];
 
 export class RaftDriver {
   readonly id: NodeId;
@@ -254,17 +252,16 @@ export class RaftDriver {
   /** Replicates `command`; resolves with the state machine's result once applied here. */
   propose(command: Uint8Array): Promise<unknown> {
     return this.withWaiter(this.proposals, (requestId) => {
-      const envelope: Envelope = [requestId, command];
       // Queued, and handed to the core together with every other proposal of this turn.
-      this.queued.push({ requestId, data: encode(envelope) });
+      this.queued.push({ requestId, data: encodeEnvelope(requestId, command) });
     });
   }
 
   /** Proposes a membership change; resolves once it is applied here. */
   proposeConfChange(change: Omit<ConfChange, 'context'>, context?: Uint8Array): Promise<unknown> {
     return this.withWaiter(this.proposals, (requestId) => {
-      const envelope: Envelope = [requestId, context ?? new Uint8Array(0)];
-      this.node.proposeConfChange({ ...change, context: encode(envelope) });
+      const envelope = encodeEnvelope(requestId, context ?? new Uint8Array(0));
+      this.node.proposeConfChange({ ...change, context: envelope });
     });
   }
 
@@ -454,7 +451,7 @@ export class RaftDriver {
     if (entry.type === 'confChange') {
       const change = decodeConfChange(entry.data);
       this.conf = this.node.applyConfChange(change);
-      const envelope = change.context ? envelopeOf(change.context) : undefined;
+      const envelope = change.context ? decodeEnvelope(change.context) : undefined;
       const requestId = envelope?.[0];
       this.callback(() => this.options.onConfChange?.(change, this.conf, envelope?.[1]));
       if (requestId) this.settle(requestId, this.conf);
@@ -462,7 +459,7 @@ export class RaftDriver {
     }
     // Empty entries are the ones a new leader appends; they carry no command.
     if (entry.data.length === 0) return;
-    const envelope = envelopeOf(entry.data);
+    const envelope = decodeEnvelope(entry.data);
     if (!envelope) {
       this.log.error({ index: entry.index }, 'committed entry without an envelope; skipped');
       return;
@@ -645,17 +642,5 @@ function refusal(error: unknown): Error {
 /** The state machine command inside a committed normal entry, if it carries one. */
 export function commandOf(entry: Entry): Uint8Array | undefined {
   if (entry.type !== 'normal' || entry.data.length === 0) return undefined;
-  return envelopeOf(entry.data)?.[1];
-}
-
-function envelopeOf(data: Uint8Array): Envelope | undefined {
-  try {
-    const value = decode(data);
-    if (Array.isArray(value) && typeof value[0] === 'string' && value[1] instanceof Uint8Array) {
-      return [value[0], value[1]];
-    }
-  } catch {
-    // fall through
-  }
-  return undefined;
+  return decodeEnvelope(entry.data)?.[1];
 }

@@ -35,7 +35,7 @@ export class KvStateMachine implements StateMachine {
   }
 
   apply(command: Uint8Array, entry: { index: number }): KvResult {
-    const c = parseCommand(decode(command));
+    const c = decodeKvCommand(command);
     const current = this.data.get(c.key) ?? null;
     switch (c.op) {
       case 'put':
@@ -80,10 +80,86 @@ export class KvStateMachine implements StateMachine {
   }
 }
 
+/**
+ * Commands are binary: `0xc1, op, then each string as a 4-byte length and UTF-8` (put: key,
+ * value; delete: key; cas: key, expected, value, or key, value when nothing is expected).
+ * As msgpack maps, packing every command and reading it back on every member took 5–6 % of
+ * a busy leader's time. 0xc1 is the one byte msgpack never uses: the maps that earlier
+ * versions wrote are still read.
+ */
+const MARKER = 0xc1;
+const OP_PUT = 1;
+const OP_DELETE = 2;
+const OP_CAS = 3;
+const OP_CAS_ABSENT = 4;
+
 export function encodeKvCommand(command: KvCommand): Uint8Array {
-  return encode(command);
+  const strings =
+    command.op === 'put'
+      ? [command.key, command.value]
+      : command.op === 'delete'
+        ? [command.key]
+        : command.expected === null
+          ? [command.key, command.value]
+          : [command.key, command.expected, command.value];
+  const op =
+    command.op === 'put'
+      ? OP_PUT
+      : command.op === 'delete'
+        ? OP_DELETE
+        : command.expected === null
+          ? OP_CAS_ABSENT
+          : OP_CAS;
+  let size = 2;
+  for (const text of strings) size += 4 + Buffer.byteLength(text);
+  const out = Buffer.allocUnsafe(size);
+  out[0] = MARKER;
+  out[1] = op;
+  let offset = 2;
+  for (const text of strings) {
+    const length = out.write(text, offset + 4);
+    out.writeUInt32LE(length, offset);
+    offset += 4 + length;
+  }
+  return out;
 }
 
+export function decodeKvCommand(bytes: Uint8Array): KvCommand {
+  if (bytes[0] !== MARKER) return parseCommand(decode(bytes));
+  const view = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let offset = 2;
+  const text = (): string => {
+    if (offset + 4 > view.length) throw new InvalidArgumentError('kv command is cut short');
+    const end = offset + 4 + view.readUInt32LE(offset);
+    if (end > view.length) throw new InvalidArgumentError('kv command is cut short');
+    const value = view.toString('utf8', offset + 4, end);
+    offset = end;
+    return value;
+  };
+  let command: KvCommand;
+  switch (view[1]) {
+    case OP_PUT:
+      command = { op: 'put', key: text(), value: text() };
+      break;
+    case OP_DELETE:
+      command = { op: 'delete', key: text() };
+      break;
+    case OP_CAS:
+      command = { op: 'cas', key: text(), expected: text(), value: text() };
+      break;
+    case OP_CAS_ABSENT:
+      command = { op: 'cas', key: text(), expected: null, value: text() };
+      break;
+    default:
+      throw new InvalidArgumentError(`not a kv command (op ${view[1]})`);
+  }
+  if (offset !== view.length) throw new InvalidArgumentError('kv command has trailing bytes');
+  return command;
+}
+
+/** The msgpack map form of earlier versions. */
 function parseCommand(value: unknown): KvCommand {
   const c = value as Partial<Record<string, unknown>> | null;
   const isText = (v: unknown) => typeof v === 'string';
