@@ -12,6 +12,7 @@ import { ping } from '@libp2p/ping';
 import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
+import { withQuietFraming } from './noise-framing.js';
 import { swarmKeyFromSecret } from './psk.js';
 
 export interface HostOptions {
@@ -43,7 +44,7 @@ export async function createHost(options: HostOptions): Promise<Host> {
       ...(options.announce ? { announce: options.announce } : {}),
     },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [withQuietFraming(noise())],
     streamMuxers: [yamux()],
     connectionProtector: preSharedKey({
       psk: swarmKeyFromSecret(options.networkSecret),
