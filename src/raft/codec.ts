@@ -93,7 +93,7 @@ void _sameShapeBack;
 export function encodeMessage(message: Message): Uint8Array {
   switch (message.type) {
     case 'append':
-      return encode(compactAppend(message));
+      return encodeAppend(message);
     case 'appendResponse': {
       const { from, to, term, index, reject, hintIndex, hintTerm } = message;
       return encode([APPEND_RESPONSE, from, to, term, index, reject, hintIndex, hintTerm]);
@@ -144,15 +144,50 @@ const APPEND_RESPONSE = 2;
 const HEARTBEAT = 3;
 const HEARTBEAT_RESPONSE = 4;
 
-function compactAppend(m: AppendMessage): unknown[] {
-  const flat: unknown[] = new Array(m.entries.length * 3);
+/**
+ * [APPEND, from, to, term, prevIndex, prevTerm, commit, flat entries]. A leader sends the same
+ * entries to every follower in a round, so the entries are packed once (packedEntries) and
+ * each follower's message is its own head followed by those bytes: the same bytes as packing
+ * the whole array, one 17 KB pack a round (64 entries) instead of one per follower.
+ */
+function encodeAppend(m: AppendMessage): Uint8Array {
+  const head = encode([APPEND, m.from, m.to, m.term, m.prevIndex, m.prevTerm, m.commit]);
+  const entries = packedEntries(m.entries);
+  // A Buffer, as msgpackr's own output is: what reads it back hands out Buffers too.
+  const out = Buffer.allocUnsafe(head.length + entries.length);
+  out.set(head);
+  out[0] = FIXARRAY_OF_8; // the head was packed as an array of 7
+  out.set(entries, head.length);
+  return out;
+}
+
+const FIXARRAY_OF_8 = 0x98;
+
+/** The entries last packed, known by their first and last objects (the log never changes one). */
+let lastPacked: { first: Entry; last: Entry; count: number; bytes: Uint8Array } | undefined;
+
+function packedEntries(entries: readonly Entry[]): Uint8Array {
+  const first = entries[0];
+  const last = entries[entries.length - 1];
+  if (
+    first !== undefined &&
+    lastPacked?.first === first &&
+    lastPacked.last === last &&
+    lastPacked.count === entries.length
+  ) {
+    return lastPacked.bytes;
+  }
+  const flat: unknown[] = new Array(entries.length * 3);
   let at = 0;
-  for (const entry of m.entries) {
+  for (const entry of entries) {
     flat[at++] = entry.term;
     flat[at++] = entry.type === 'normal' ? 0 : 1;
     flat[at++] = entry.data;
   }
-  return [APPEND, m.from, m.to, m.term, m.prevIndex, m.prevTerm, m.commit, flat];
+  const bytes = encode(flat);
+  lastPacked =
+    first === undefined ? undefined : { first, last: last!, count: entries.length, bytes };
+  return bytes;
 }
 
 function parseCompact(value: unknown[]): Message {

@@ -36,7 +36,6 @@ export class KvStateMachine implements StateMachine {
 
   apply(command: Uint8Array, entry: { index: number }): KvResult {
     const c = decodeKvCommand(command);
-    const current = this.data.get(c.key) ?? null;
     switch (c.op) {
       case 'put':
         this.data.set(c.key, c.value);
@@ -44,10 +43,12 @@ export class KvStateMachine implements StateMachine {
       case 'delete':
         this.data.delete(c.key);
         return { ok: true, value: null, index: entry.index };
-      case 'cas':
+      case 'cas': {
+        const current = this.data.get(c.key) ?? null;
         if (current !== c.expected) return { ok: false, value: current, index: entry.index };
         this.data.set(c.key, c.value);
         return { ok: true, value: c.value, index: entry.index };
+      }
     }
   }
 

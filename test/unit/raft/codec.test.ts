@@ -66,6 +66,10 @@ function refusal(frame: Uint8Array): string {
   throw new Error('the frame was accepted');
 }
 
+function flat(list: readonly Entry[]): unknown[] {
+  return list.flatMap((e) => [e.term, e.type === 'normal' ? 0 : 1, e.data]);
+}
+
 describe('raft wire codec', () => {
   it('reads back every kind of message as it was sent', () => {
     for (const message of everyKind) expect(decodeMessage(encodeMessage(message))).toEqual(message);
@@ -90,6 +94,24 @@ describe('raft wire codec', () => {
     }
     // The rare kinds stay self-describing maps.
     expect(Array.isArray(decode(encodeMessage(everyKind[6]!)))).toBe(false);
+  });
+
+  it("sends one round's entries to each follower, packed the same as the whole message", () => {
+    const C = '12D3KooWC';
+    const toB = everyKind[0] as AppendMessage;
+    const toC: AppendMessage = { ...toB, to: C, commit: 11 };
+    const asWhole = (m: AppendMessage) =>
+      encode([1, m.from, m.to, m.term, m.prevIndex, m.prevTerm, m.commit, flat(m.entries)]);
+    expect(Buffer.from(encodeMessage(toB))).toEqual(Buffer.from(asWhole(toB)));
+    expect(Buffer.from(encodeMessage(toC))).toEqual(Buffer.from(asWhole(toC)));
+    expect(decodeMessage(encodeMessage(toC))).toEqual(toC);
+    // Other entries at the same indexes (after a new leader truncated the log) are packed anew.
+    const replaced = entries.map((e) => ({ ...e, term: 6, data: bytes(8) }));
+    const after: AppendMessage = { ...toC, entries: replaced };
+    expect(decodeMessage(encodeMessage(after))).toEqual(after);
+    // A part of the same entries is packed anew too.
+    const tail: AppendMessage = { ...toB, prevIndex: 11, prevTerm: 6, entries: replaced.slice(1) };
+    expect(decodeMessage(encodeMessage(tail))).toEqual(tail);
   });
 
   it('still reads those messages as maps', () => {
