@@ -5,15 +5,16 @@
  * reaches the mirror only once the batch is on disk.
  *
  * Layout (keys are strings, values msgpack):
- *   meta        { format: 3 }
+ *   meta        { format: 4 }
  *   hardstate   { term, vote, commit }
  *   snapshot    { index, term, confState, file, bytes, sha256 }  the state machine's data is
  *               in snapshots/<file> (null: no data); format 2 kept it inline as `data`
  *   offset      { index, term }   the last entry dropped from the log (compaction point);
  *                                 may be below the snapshot when recent entries are kept
- *   s/<index>   [[term, type, data], ...]  a segment: the entries one Ready appended, the first
- *               at <index> (16 hex digits, so keys sort by index). One record per Ready
- *               rather than per entry keeps a busy leader's batches small.
+ *   s/<index>   a segment (binary, see segment.ts; format 3 wrote msgpack [[term, type, data],
+ *               ...]): the entries one Ready appended, the first at <index> (16 hex digits, so
+ *               keys sort by index). One record per Ready rather than per entry keeps a busy
+ *               leader's batches small.
  *
  * A snapshot's data goes to a file of its own, fsync'd (and renamed into place) before the
  * batch that records it: a state machine snapshot is megabytes, and as a LevelDB value it
@@ -35,12 +36,16 @@ import { oneLineMessage, SwarmtsError } from '../errors.js';
 import { DecodeError, decode, encode } from '../wire/codec.js';
 import { confState as makeConfState } from './confchange.js';
 import { RaftInvariantError, SnapshotOutOfDateError } from './errors.js';
+import { decodeSegment, encodeSegment, isBinarySegment } from './segment.js';
 import { type InitialState, MemoryStorage, type RaftStorageReader } from './storage.js';
 import type { ConfState, Entry, HardState, NodeId, Snapshot, SnapshotMetadata } from './types.js';
 
-const FORMAT = 3;
-/** Format 2 kept snapshot data inline in its record; it opens and is upgraded in place. */
-const READABLE_FORMATS = new Set([2, 3]);
+const FORMAT = 4;
+/**
+ * Format 2 kept snapshot data inline in its record, format 3 wrote msgpack segments; both open
+ * and are marked format 4 (which earlier versions refuse to open rather than misread).
+ */
+const READABLE_FORMATS = new Set([2, 3, 4]);
 const SNAPSHOT_DIRECTORY = 'snapshots';
 const META_KEY = 'meta';
 const HARD_STATE_KEY = 'hardstate';
@@ -387,7 +392,7 @@ function segmentPut(entries: readonly Entry[]): Operation {
   return {
     type: 'put',
     key: segmentKey(entries[0]!.index),
-    value: encode(entries.map((e) => [e.term, e.type === 'normal' ? 0 : 1, e.data])),
+    value: encodeSegment(entries),
   };
 }
 
@@ -476,7 +481,9 @@ async function load(
     offsetBytes = await db.get(OFFSET_KEY);
     const range = { gte: SEGMENT_PREFIX, lt: `${SEGMENT_PREFIX}~` };
     for await (const [key, value] of db.iterator(range)) {
-      const segment = parseSegment(key, read(key, value), corrupt);
+      const segment = isBinarySegment(value)
+        ? readSegment(key, value, corrupt)
+        : parseSegment(key, read(key, value), corrupt);
       segments.push({ start: segment[0]!.index, end: segment[segment.length - 1]!.index });
       stored.push(...segment);
     }
@@ -581,6 +588,22 @@ function isIndex(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
+function segmentStart(key: string, corrupt: Corrupt): number {
+  const start = Number.parseInt(key.slice(SEGMENT_PREFIX.length), 16);
+  if (!Number.isSafeInteger(start)) throw corrupt(`log segment ${key} is malformed`);
+  return start;
+}
+
+function readSegment(key: string, value: Uint8Array, corrupt: Corrupt): Entry[] {
+  const start = segmentStart(key, corrupt);
+  try {
+    return decodeSegment(start, value);
+  } catch (error) {
+    throw corrupt(`log segment ${key} is malformed: ${(error as Error).message}`);
+  }
+}
+
+/** A segment as format 3 wrote it: msgpack [[term, type, data], ...]. */
 function parseSegment(key: string, value: unknown, corrupt: Corrupt): Entry[] {
   const start = Number.parseInt(key.slice(SEGMENT_PREFIX.length), 16);
   if (!Number.isSafeInteger(start) || !Array.isArray(value) || value.length === 0) {

@@ -276,8 +276,60 @@ describe('LevelStorage on real LevelDB files', () => {
     expect(reopened.lastIndex()).toBe(4);
     await closeStore(reopened);
     await withRawDb(directory, async (db) => {
-      expect(decode((await db.get('meta'))!)).toEqual({ format: 3 });
+      expect(decode((await db.get('meta'))!)).toEqual({ format: 4 });
     });
+  });
+
+  it('opens a format 3 store, whose segments are msgpack, and goes on writing binary ones', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await closeStore(store);
+    // What format 3 wrote: two Ready rounds, 2-3 and 4-6.
+    await withRawDb(directory, async (db) => {
+      await db.put('meta', encode({ format: 3 }));
+      for (const segment of [entries(2, 3, 2), entries(4, 6, 2)]) {
+        const packed = encode(segment.map((e) => [e.term, 0, e.data]));
+        await db.put(segmentKey(segment[0]!.index), packed);
+      }
+      await db.put('hardstate', encode({ term: 2, vote: 'a', commit: 6 }));
+    });
+    const upgraded = await openStore(directory);
+    expect(upgraded.lastIndex()).toBe(6);
+    expect(text(upgraded.entries(4, 5, 1e6)[0])).toBe('v4@2');
+    // A conflicting suffix from inside an old segment: its prefix is rewritten, binary.
+    await upgraded.persist({ entries: entries(5, 8, 3), sync: true });
+    const reopened = await reopen(upgraded);
+    expect(reopened.entries(2, 9, 1e6).map(text)).toEqual([
+      'v2@2',
+      'v3@2',
+      'v4@2',
+      'v5@3',
+      'v6@3',
+      'v7@3',
+      'v8@3',
+    ]);
+    await closeStore(reopened);
+    await withRawDb(directory, async (db) => {
+      expect(decode((await db.get('meta'))!)).toEqual({ format: 4 });
+      expect((await db.get(segmentKey(2)))![0]).not.toBe(0xc1); // untouched: still msgpack
+      expect((await db.get(segmentKey(4)))![0]).toBe(0xc1);
+      expect((await db.get(segmentKey(5)))![0]).toBe(0xc1);
+    });
+  });
+
+  it('refuses a binary segment cut short, naming the directory and the segment', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await store.persist({ entries: entries(2, 4, 2), sync: true });
+    await closeStore(store);
+    await withRawDb(directory, async (db) => {
+      const whole = (await db.get(segmentKey(2)))!;
+      await db.put(segmentKey(2), whole.subarray(0, whole.length - 1));
+    });
+    const opened = LevelStorage.open(directory);
+    await expect(opened).rejects.toBeInstanceOf(StorageCorruptError);
+    await expect(opened).rejects.toThrow(directory);
+    await expect(opened).rejects.toThrow(/segment s\/0+2 is malformed: entry 4 is cut short/);
   });
 
   it('refuses a store with a record that does not decode, naming the directory', async () => {
