@@ -95,22 +95,7 @@ const OP_CAS = 3;
 const OP_CAS_ABSENT = 4;
 
 export function encodeKvCommand(command: KvCommand): Uint8Array {
-  const strings =
-    command.op === 'put'
-      ? [command.key, command.value]
-      : command.op === 'delete'
-        ? [command.key]
-        : command.expected === null
-          ? [command.key, command.value]
-          : [command.key, command.expected, command.value];
-  const op =
-    command.op === 'put'
-      ? OP_PUT
-      : command.op === 'delete'
-        ? OP_DELETE
-        : command.expected === null
-          ? OP_CAS_ABSENT
-          : OP_CAS;
+  const [op, strings] = opAndStrings(command);
   let size = 2;
   for (const text of strings) size += 4 + Buffer.byteLength(text);
   const out = Buffer.allocUnsafe(size);
@@ -123,6 +108,19 @@ export function encodeKvCommand(command: KvCommand): Uint8Array {
     offset += 4 + length;
   }
   return out;
+}
+
+function opAndStrings(command: KvCommand): [op: number, strings: string[]] {
+  switch (command.op) {
+    case 'put':
+      return [OP_PUT, [command.key, command.value]];
+    case 'delete':
+      return [OP_DELETE, [command.key]];
+    case 'cas':
+      return command.expected === null
+        ? [OP_CAS_ABSENT, [command.key, command.value]]
+        : [OP_CAS, [command.key, command.expected, command.value]];
+  }
 }
 
 export function decodeKvCommand(bytes: Uint8Array): KvCommand {
