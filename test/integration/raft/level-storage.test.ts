@@ -337,7 +337,7 @@ describe('LevelStorage on real LevelDB files', () => {
     const store = await openStore(directory, ['a']);
     await store.persist({ entries: entries(2, 4, 2), sync: true });
     await closeStore(store);
-    await withRawDb(directory, (db) => db.put(segmentKey(2), new Uint8Array([0xc1])));
+    await withRawDb(directory, (db) => db.put(segmentKey(2), new Uint8Array([0x92, 0xff])));
     const opened = LevelStorage.open(directory);
     await expect(opened).rejects.toBeInstanceOf(StorageCorruptError);
     await expect(opened).rejects.toThrow(directory);
