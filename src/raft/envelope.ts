@@ -7,11 +7,10 @@
  * time and of each follower's. 0xc1 is the one byte msgpack never uses, so the array form
  * that earlier versions wrote (it starts with 0x92) is still read from existing logs.
  */
-import { decode } from '../wire/codec.js';
+import { bufferView, decode, BINARY_MARKER as MARKER } from '../wire/codec.js';
 
 export type Envelope = [requestId: string, payload: Uint8Array];
 
-const MARKER = 0xc1;
 const MAX_ID_BYTES = 255;
 
 export function encodeEnvelope(requestId: string, payload: Uint8Array): Uint8Array {
@@ -39,8 +38,7 @@ export function decodeEnvelope(data: Uint8Array): Envelope | undefined {
   const end = 2 + data[1]!;
   if (end > data.length) return undefined;
   // An id that is not ASCII reads as some other string, which no waiter has.
-  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, end);
-  return [bytes.toString('latin1', 2, end), data.subarray(end)];
+  return [bufferView(data).toString('latin1', 2, end), data.subarray(end)];
 }
 
 function decodeLegacyEnvelope(data: Uint8Array): Envelope | undefined {

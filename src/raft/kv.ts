@@ -3,7 +3,7 @@
  * put, delete and compare-and-set. (The cluster's own store comes with the state module.)
  */
 import { InvalidArgumentError } from '../errors.js';
-import { decode, encode } from '../wire/codec.js';
+import { bufferView, decode, encode, BINARY_MARKER as MARKER } from '../wire/codec.js';
 import type { StateMachine } from './driver.js';
 
 export type KvCommand =
@@ -88,7 +88,6 @@ export class KvStateMachine implements StateMachine {
  * a busy leader's time. 0xc1 is the one byte msgpack never uses: the maps that earlier
  * versions wrote are still read.
  */
-const MARKER = 0xc1;
 const OP_PUT = 1;
 const OP_DELETE = 2;
 const OP_CAS = 3;
@@ -125,9 +124,7 @@ function opAndStrings(command: KvCommand): [op: number, strings: string[]] {
 
 export function decodeKvCommand(bytes: Uint8Array): KvCommand {
   if (bytes[0] !== MARKER) return parseCommand(decode(bytes));
-  const view = Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = bufferView(bytes);
   let offset = 2;
   const text = (): string => {
     if (offset + 4 > view.length) throw new InvalidArgumentError('kv command is cut short');

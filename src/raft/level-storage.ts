@@ -605,8 +605,8 @@ function readSegment(key: string, value: Uint8Array, corrupt: Corrupt): Entry[] 
 
 /** A segment as format 3 wrote it: msgpack [[term, type, data], ...]. */
 function parseSegment(key: string, value: unknown, corrupt: Corrupt): Entry[] {
-  const start = Number.parseInt(key.slice(SEGMENT_PREFIX.length), 16);
-  if (!Number.isSafeInteger(start) || !Array.isArray(value) || value.length === 0) {
+  const start = segmentStart(key, corrupt);
+  if (!Array.isArray(value) || value.length === 0) {
     throw corrupt(`log segment ${key} is malformed`);
   }
   return value.map((item: unknown, i): Entry => {

@@ -7,9 +7,9 @@
  * leader's CPU and more of each follower's. 0xc1 is the one byte msgpack never uses, so a
  * segment says which form it is in.
  */
+import { bufferView, BINARY_MARKER as MARKER } from '../wire/codec.js';
 import type { Entry } from './types.js';
 
-const MARKER = 0xc1;
 const HEADER_BYTES = 5;
 const ENTRY_HEADER_BYTES = 13;
 
@@ -41,9 +41,7 @@ export function isBinarySegment(bytes: Uint8Array): boolean {
  */
 export function decodeSegment(start: number, bytes: Uint8Array): Entry[] {
   if (bytes.length < HEADER_BYTES || bytes[0] !== MARKER) throw new Error('not a binary segment');
-  const view = Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = bufferView(bytes);
   const count = view.readUInt32LE(1);
   if (count === 0) throw new Error('an empty segment');
   const entries: Entry[] = new Array(count);

@@ -16,6 +16,20 @@ import { SwarmtsError } from '../errors.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: 'number' });
 
+/**
+ * The one byte msgpack never uses. A record that starts with it is one of our binary layouts
+ * (Raft entries' envelopes, KV commands, log segments) and cannot be mistaken for msgpack, so
+ * the msgpack forms earlier versions wrote can still be told apart and read.
+ */
+export const BINARY_MARKER = 0xc1;
+
+/** `bytes` as a Buffer over the same memory (for its integer readers and text decoding). */
+export function bufferView(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 export class DecodeError extends SwarmtsError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('invalid_argument', message, options);
