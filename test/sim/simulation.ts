@@ -364,11 +364,22 @@ class Simulation {
         const readsBefore = peer.readStates.length;
         // A leader's messages may leave before its own write; it may die in between.
         const crashBeforePersist = before === 'leader' && this.rng.chance(this.fault.crash);
+        // As the driver does, what is committed is applied while the write is under way; the
+        // node may die after applying and before its write is done.
+        const crashAfterApply = !crashBeforePersist && this.rng.chance(this.fault.crash);
         // As the driver does, merge what one Ready says twice to the same peer.
-        this.send(coalesceMessages(peer.handleReady({ crashBeforePersist })));
+        this.send(
+          coalesceMessages(
+            peer.handleReady({ crashBeforePersist, applyBeforePersist: true, crashAfterApply }),
+          ),
+        );
         if (!peer.alive) {
           this.checker.crashed(peer);
-          this.log(`crash ${peer.id} (leader, messages sent, write lost)`);
+          this.log(
+            crashBeforePersist
+              ? `crash ${peer.id} (leader, messages sent, write lost)`
+              : `crash ${peer.id} (committed entries applied, write lost)`,
+          );
           break;
         }
         for (const rs of peer.readStates.slice(readsBefore)) {

@@ -120,14 +120,31 @@ export class Peer {
   /**
    * One turn of the driving loop: persist, (return messages to) send, apply, advance. A leader
    * may send before persisting, as the real driver does; `crashBeforePersist` kills a leader
-   * after its messages left and before its write reached the disk.
+   * after its messages left and before its write reached the disk. With `applyBeforePersist`,
+   * the committed entries are applied first, as the driver does while its write is under way
+   * (unless a snapshot comes with them); `crashAfterApply` then kills the node before the write.
    */
-  handleReady(options: { crashBeforePersist?: boolean } = {}): Message[] {
+  handleReady(
+    options: {
+      crashBeforePersist?: boolean;
+      applyBeforePersist?: boolean;
+      crashAfterApply?: boolean;
+    } = {},
+  ): Message[] {
     const rd = this.node.ready();
     const leading = (rd.softState ?? this.softState).role === 'leader';
     if (leading && options.crashBeforePersist) {
       this.crash();
       return [...rd.messages];
+    }
+    const applyingEarly = options.applyBeforePersist === true && rd.snapshot === undefined;
+    if (applyingEarly) {
+      for (const entry of rd.committedEntries) this.apply(entry);
+      if (options.crashAfterApply) {
+        this.crash();
+        // Only a leader's messages may have left before its write.
+        return leading ? [...rd.messages] : [];
+      }
     }
     if (rd.softState !== undefined) this.softState = rd.softState;
     if (rd.snapshot !== undefined) this.storage.applySnapshot(rd.snapshot);
@@ -139,7 +156,7 @@ export class Peer {
       this.conf = rd.snapshot.metadata.confState;
       this.onApply?.(this, undefined);
     }
-    for (const entry of rd.committedEntries) this.apply(entry);
+    if (!applyingEarly) for (const entry of rd.committedEntries) this.apply(entry);
     this.readStates.push(...rd.readStates);
     this.node.advance();
     return [...rd.messages];
