@@ -14,7 +14,7 @@
  * exceed the size limits, claim another sender, or come from a node that is not a member
  * close that stream and are logged; they never reach the core nor crash the process.
  */
-import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, Libp2p, PeerId, Stream, StreamMessageEvent } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Uint8ArrayList } from 'uint8arraylist';
@@ -112,7 +112,7 @@ export class RaftTransport {
     await this.options.host.handle(
       RAFT_PROTOCOL,
       (stream, connection) => {
-        void this.receive(stream, connection);
+        this.receive(stream, connection);
       },
       { maxInboundStreams: 64 },
     );
@@ -303,7 +303,11 @@ export class RaftTransport {
     return frames;
   }
 
-  private async receive(stream: Stream, connection: Connection): Promise<void> {
+  /**
+   * Reads an inbound stream through its 'message' events: an async iterator over it costs a
+   * queue and two promise turns per chunk, and every append and acknowledgement is a chunk.
+   */
+  private receive(stream: Stream, connection: Connection): void {
     const remote = connection.remotePeer.toString();
     if (!this.options.isPeerAllowed(remote)) {
       this.log.warn({ peer: remote }, 'refused raft stream from a node that is not a member');
@@ -317,44 +321,59 @@ export class RaftTransport {
     const deferred = deferWindowUpdates(stream);
     if (!deferred)
       this.log.debug({ peer: remote }, 'raft stream is not yamux; window updates as is');
+    const read = this.frameReader(remote);
+    const onMessage = (event: StreamMessageEvent): void => {
+      try {
+        read(event.data as Uint8Array | Uint8ArrayList);
+      } catch (error) {
+        stream.removeEventListener('message', onMessage);
+        if (!this.stopped) {
+          this.log.warn(
+            { peer: remote, err: oneLineMessage(error) },
+            'closed a raft stream that sent a bad frame',
+          );
+        }
+        stream.abort(error instanceof Error ? error : new Error(String(error)));
+      }
+    };
+    stream.addEventListener('message', onMessage);
+    // 'end': the peer will send nothing more; 'close': the stream is gone (either may be last).
+    const finished = (): void => {
+      stream.removeEventListener('message', onMessage);
+      this.inbound.delete(stream);
+    };
+    stream.addEventListener('end', finished);
+    stream.addEventListener('close', finished);
+  }
+
+  /** Turns a stream's chunks into checked messages for the core; throws on a bad frame. */
+  private frameReader(remote: NodeId): (data: Uint8Array | Uint8ArrayList) => void {
     const decoder = new FrameDecoder(this.maxFrameBytes);
     let chunks: Uint8Array[] = [];
     let chunkBytes = 0;
-    try {
-      for await (const data of stream as AsyncIterable<Uint8Array | Uint8ArrayList>) {
-        for (const frame of decoder.push(data)) {
-          const tag = frame[0];
-          const body = frame.subarray(1);
-          if (tag === FRAME_MESSAGE) {
-            this.accept(remote, decodeMessage(body));
-          } else if (tag === FRAME_CHUNK || tag === FRAME_LAST_CHUNK) {
-            chunkBytes += body.length;
-            if (chunkBytes > this.maxMessageBytes) {
-              throw new Error(`chunked message exceeds ${this.maxMessageBytes} bytes`);
-            }
-            chunks.push(body.slice());
-            if (tag === FRAME_LAST_CHUNK) {
-              const whole = concat(chunks, chunkBytes);
-              chunks = [];
-              chunkBytes = 0;
-              this.accept(remote, decodeMessage(whole));
-            }
-          } else {
-            throw new Error(`unknown frame kind ${tag}`);
+    return (data) => {
+      for (const frame of decoder.push(data)) {
+        const tag = frame[0];
+        const body = frame.subarray(1);
+        if (tag === FRAME_MESSAGE) {
+          this.accept(remote, decodeMessage(body));
+        } else if (tag === FRAME_CHUNK || tag === FRAME_LAST_CHUNK) {
+          chunkBytes += body.length;
+          if (chunkBytes > this.maxMessageBytes) {
+            throw new Error(`chunked message exceeds ${this.maxMessageBytes} bytes`);
           }
+          chunks.push(body.slice());
+          if (tag === FRAME_LAST_CHUNK) {
+            const whole = concat(chunks, chunkBytes);
+            chunks = [];
+            chunkBytes = 0;
+            this.accept(remote, decodeMessage(whole));
+          }
+        } else {
+          throw new Error(`unknown frame kind ${tag}`);
         }
       }
-    } catch (error) {
-      if (!this.stopped) {
-        this.log.warn(
-          { peer: remote, err: oneLineMessage(error) },
-          'closed a raft stream that sent a bad frame',
-        );
-      }
-      stream.abort(error instanceof Error ? error : new Error(String(error)));
-    } finally {
-      this.inbound.delete(stream);
-    }
+    };
   }
 
   private accept(remote: NodeId, message: Message): void {
