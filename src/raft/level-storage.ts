@@ -474,12 +474,33 @@ async function load(
   let offsetBytes: Uint8Array | undefined;
   const stored: Entry[] = [];
   const segments: Segment[] = [];
+  const range = { gte: SEGMENT_PREFIX, lt: `${SEGMENT_PREFIX}~` };
+  const failed = (error: unknown): never => {
+    if (error instanceof StorageCorruptError) throw error;
+    throw corrupt((error as Error).message, error);
+  };
   try {
     meta = await db.get(META_KEY);
     hardStateBytes = await db.get(HARD_STATE_KEY);
     snapshotBytes = await db.get(SNAPSHOT_KEY);
     offsetBytes = await db.get(OFFSET_KEY);
-    const range = { gte: SEGMENT_PREFIX, lt: `${SEGMENT_PREFIX}~` };
+    if (!meta) {
+      const anySegment = (await db.keys({ ...range, limit: 1 }).all()).length > 0;
+      if (hardStateBytes || snapshotBytes || anySegment) {
+        throw corrupt('the format record is missing');
+      }
+      return undefined;
+    }
+  } catch (error) {
+    failed(error);
+  }
+  // Before anything else is read: a store of a later version says so, not that its records
+  // do not decode.
+  const format = (read(META_KEY, meta!) as { format?: unknown } | null)?.format;
+  if (typeof format !== 'number' || !READABLE_FORMATS.has(format)) {
+    throw corrupt(`unknown format ${String(format)}`);
+  }
+  try {
     for await (const [key, value] of db.iterator(range)) {
       const segment = isBinarySegment(value)
         ? readSegment(key, value, corrupt)
@@ -488,18 +509,7 @@ async function load(
       stored.push(...segment);
     }
   } catch (error) {
-    if (error instanceof StorageCorruptError) throw error;
-    throw corrupt((error as Error).message, error);
-  }
-
-  if (!meta) {
-    if (hardStateBytes || snapshotBytes || stored.length)
-      throw corrupt('the format record is missing');
-    return undefined;
-  }
-  const format = (read(META_KEY, meta) as { format?: unknown } | null)?.format;
-  if (typeof format !== 'number' || !READABLE_FORMATS.has(format)) {
-    throw corrupt(`unknown format ${String(format)}`);
+    failed(error);
   }
 
   const record = snapshotBytes && parseSnapshot(read(SNAPSHOT_KEY, snapshotBytes), corrupt);

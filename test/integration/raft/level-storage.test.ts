@@ -332,6 +332,36 @@ describe('LevelStorage on real LevelDB files', () => {
     await expect(opened).rejects.toThrow(/segment s\/0+2 is malformed: entry 4 is cut short/);
   });
 
+  it('refuses a store of a later format by its format, before reading its log', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await store.persist({ entries: entries(2, 4, 2), sync: true });
+    await closeStore(store);
+    // A later version's log, which this one cannot read: the format must be what it reports.
+    await withRawDb(directory, async (db) => {
+      await db.put('meta', encode({ format: 5 }));
+      await db.put(segmentKey(2), new Uint8Array([0xc7, 0x01]));
+    });
+    const opened = LevelStorage.open(directory);
+    await expect(opened).rejects.toBeInstanceOf(StorageCorruptError);
+    await expect(opened).rejects.toThrow(directory);
+    await expect(opened).rejects.toThrow(/unknown format 5/);
+  });
+
+  it('refuses a log without its format record', async () => {
+    const directory = await newDirectory();
+    const store = await openStore(directory, ['a']);
+    await store.persist({ entries: entries(2, 4, 2), sync: true });
+    await closeStore(store);
+    await withRawDb(directory, async (db) => {
+      await db.del('meta');
+      await db.del('hardstate');
+      await db.del('snapshot');
+      await db.del('offset');
+    });
+    await expect(LevelStorage.open(directory)).rejects.toThrow(/format record is missing/);
+  });
+
   it('refuses a store with a record that does not decode, naming the directory', async () => {
     const directory = await newDirectory();
     const store = await openStore(directory, ['a']);
