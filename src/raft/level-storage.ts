@@ -475,10 +475,8 @@ async function load(
   const stored: Entry[] = [];
   const segments: Segment[] = [];
   const range = { gte: SEGMENT_PREFIX, lt: `${SEGMENT_PREFIX}~` };
-  const failed = (error: unknown): never => {
-    if (error instanceof StorageCorruptError) throw error;
-    throw corrupt((error as Error).message, error);
-  };
+  const asCorrupt = (error: unknown): StorageCorruptError =>
+    error instanceof StorageCorruptError ? error : corrupt((error as Error).message, error);
   try {
     meta = await db.get(META_KEY);
     hardStateBytes = await db.get(HARD_STATE_KEY);
@@ -492,7 +490,7 @@ async function load(
       return undefined;
     }
   } catch (error) {
-    failed(error);
+    throw asCorrupt(error);
   }
   // Before anything else is read: a store of a later version says so, not that its records
   // do not decode.
@@ -509,7 +507,7 @@ async function load(
       stored.push(...segment);
     }
   } catch (error) {
-    failed(error);
+    throw asCorrupt(error);
   }
 
   const record = snapshotBytes && parseSnapshot(read(SNAPSHOT_KEY, snapshotBytes), corrupt);

@@ -42,6 +42,15 @@ async function reopen(storage: LevelStorage): Promise<LevelStorage> {
   return openStore(storage.directory);
 }
 
+/** A closed store of one voter, 'a', holding entries 2-4 of term 2: what damage is done to. */
+async function closedStoreWithEntries2to4(): Promise<string> {
+  const directory = await newDirectory();
+  const store = await openStore(directory, ['a']);
+  await store.persist({ entries: entries(2, 4, 2), sync: true });
+  await closeStore(store);
+  return directory;
+}
+
 function entries(from: number, to: number, term: number): Entry[] {
   const out: Entry[] = [];
   for (let index = from; index <= to; index++) {
@@ -260,10 +269,7 @@ describe('LevelStorage on real LevelDB files', () => {
   });
 
   it('opens a format 2 store, whose snapshot data is inline, and upgrades it', async () => {
-    const directory = await newDirectory();
-    const store = await openStore(directory, ['a']);
-    await store.persist({ entries: entries(2, 4, 2), sync: true });
-    await closeStore(store);
+    const directory = await closedStoreWithEntries2to4();
     await withRawDb(directory, async (db) => {
       await db.put('meta', encode({ format: 2 }));
       await db.put(
@@ -318,10 +324,7 @@ describe('LevelStorage on real LevelDB files', () => {
   });
 
   it('refuses a binary segment cut short, naming the directory and the segment', async () => {
-    const directory = await newDirectory();
-    const store = await openStore(directory, ['a']);
-    await store.persist({ entries: entries(2, 4, 2), sync: true });
-    await closeStore(store);
+    const directory = await closedStoreWithEntries2to4();
     await withRawDb(directory, async (db) => {
       const whole = (await db.get(segmentKey(2)))!;
       await db.put(segmentKey(2), whole.subarray(0, whole.length - 1));
@@ -333,10 +336,7 @@ describe('LevelStorage on real LevelDB files', () => {
   });
 
   it('refuses a store of a later format by its format, before reading its log', async () => {
-    const directory = await newDirectory();
-    const store = await openStore(directory, ['a']);
-    await store.persist({ entries: entries(2, 4, 2), sync: true });
-    await closeStore(store);
+    const directory = await closedStoreWithEntries2to4();
     // A later version's log, which this one cannot read: the format must be what it reports.
     await withRawDb(directory, async (db) => {
       await db.put('meta', encode({ format: 5 }));
@@ -349,10 +349,7 @@ describe('LevelStorage on real LevelDB files', () => {
   });
 
   it('refuses a log without its format record', async () => {
-    const directory = await newDirectory();
-    const store = await openStore(directory, ['a']);
-    await store.persist({ entries: entries(2, 4, 2), sync: true });
-    await closeStore(store);
+    const directory = await closedStoreWithEntries2to4();
     await withRawDb(directory, async (db) => {
       await db.del('meta');
       await db.del('hardstate');
@@ -363,10 +360,7 @@ describe('LevelStorage on real LevelDB files', () => {
   });
 
   it('refuses a store with a record that does not decode, naming the directory', async () => {
-    const directory = await newDirectory();
-    const store = await openStore(directory, ['a']);
-    await store.persist({ entries: entries(2, 4, 2), sync: true });
-    await closeStore(store);
+    const directory = await closedStoreWithEntries2to4();
     await withRawDb(directory, (db) => db.put(segmentKey(2), new Uint8Array([0x92, 0xff])));
     const opened = LevelStorage.open(directory);
     await expect(opened).rejects.toBeInstanceOf(StorageCorruptError);
