@@ -1,6 +1,6 @@
 /**
- * The libp2p host every agent runs: TCP, noise, yamux, a private network, identify, ping and
- * gossipsub.
+ * The libp2p host every agent runs: TCP, the swarm's private network, noise, yamux, identify,
+ * ping and gossipsub.
  * Protocols (raft, dispatcher, gossip) register their handlers on the host it returns.
  */
 import { noise } from '@chainsafe/libp2p-noise';
@@ -9,15 +9,14 @@ import { type GossipSub, gossipsub } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import type { PrivateKey } from '@libp2p/interface';
 import { ping } from '@libp2p/ping';
-import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { withQuietFraming } from './noise-framing.js';
-import { swarmKeyFromSecret } from './psk.js';
+import { privateNetwork } from './private-network.js';
 
 export interface HostOptions {
   privateKey: PrivateKey;
-  /** 32 bytes shared by the cluster (see psk.ts). */
+  /** 32 bytes shared by the cluster (see private-network.ts). */
   networkSecret: Uint8Array;
   /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/4377. */
   listen: string[];
@@ -46,9 +45,9 @@ export async function createHost(options: HostOptions): Promise<Host> {
     transports: [tcp()],
     connectionEncrypters: [withQuietFraming(noise())],
     streamMuxers: [yamux()],
-    connectionProtector: preSharedKey({
-      psk: swarmKeyFromSecret(options.networkSecret),
-      timeout: options.handshakeTimeoutMs ?? 2000,
+    connectionProtector: privateNetwork({
+      networkKey: options.networkSecret,
+      timeoutMs: options.handshakeTimeoutMs ?? 2000,
     }),
     services: {
       identify: identify(),

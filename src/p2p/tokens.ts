@@ -4,8 +4,8 @@
  *   SWMTS-1-<network key>-<role secret><checksum>
  *
  * - `1` is the format version.
- * - The network key is the cluster's 32-byte private-network (libp2p pnet) key: without it a
- *   machine cannot finish a connection handshake with any node (see p2p/psk.ts).
+ * - The network key is the cluster's 32-byte private-network key: without it a machine cannot
+ *   finish a connection handshake with any node (see p2p/private-network.ts).
  * - The role secret is 16 random bytes, one per role (worker, manager). A manager admits a
  *   joining node as the role whose secret it presents; rotating a role's secret invalidates
  *   the tokens printed before.
@@ -24,7 +24,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
-import { PSK_SECRET_BYTES } from './psk.js';
+import { NETWORK_KEY_BYTES } from './private-network.js';
 
 export interface JoinToken {
   /** The cluster's private-network key, 32 bytes. */
@@ -36,7 +36,7 @@ export interface JoinToken {
 /** A source of random bytes, e.g. `crypto.randomBytes`; injected so tests are deterministic. */
 export type RandomBytes = (n: number) => Uint8Array;
 
-export const NETWORK_KEY_BYTES = PSK_SECRET_BYTES;
+export { NETWORK_KEY_BYTES };
 export const ROLE_SECRET_BYTES = 16;
 
 const PREFIX = 'swmts';
