@@ -499,7 +499,8 @@ export class Agent implements AgentControl {
     remotes: HostPort[],
     roleSecret: Uint8Array,
   ) {
-    // Under 3 s in all: a wrong network key never finishes the handshake (2 s pnet timeout).
+    // Under 3 s in all: a wrong network key fails at the handshake's proof, at once; a
+    // manager that does not answer is given up after this.
     const timeoutMs = this.options.joinTimeoutMs ?? 2500;
     const failures: string[] = [];
     const transient: string[] = [];

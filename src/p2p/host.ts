@@ -23,8 +23,8 @@ export interface HostOptions {
   /** Multiaddrs other nodes should dial, when they differ from the listen addresses. */
   announce?: string[];
   /**
-   * How long the private-network handshake may take. A peer with the wrong key never
-   * completes it, so this bounds how long a bad join hangs.
+   * How long the private-network handshake may take. A peer with the wrong key is refused as
+   * soon as its proof arrives; this bounds a peer that never sends one.
    */
   handshakeTimeoutMs?: number;
 }
