@@ -12,6 +12,15 @@
  */
 import { z } from 'zod';
 import { DecodeError, decode, encode } from '../wire/codec.js';
+import {
+  arrayHeaderBytes,
+  binHeaderBytes,
+  isUint32,
+  uintBytes,
+  writeArrayHeader,
+  writeBinHeader,
+  writeUint,
+} from '../wire/msgpack-headers.js';
 import type {
   AppendMessage,
   AppendResponseMessage,
@@ -177,6 +186,39 @@ function packedEntries(entries: readonly Entry[]): Uint8Array {
   ) {
     return lastPacked.bytes;
   }
+  const bytes = packEntries(entries);
+  lastPacked =
+    first === undefined ? undefined : { first, last: last!, count: entries.length, bytes };
+  return bytes;
+}
+
+/**
+ * The flat list [term, type (0 normal, 1 conf change), data, ...] in msgpack, written by hand:
+ * the same bytes msgpackr makes of that list (a test compares them), in a fifth of its time
+ * (msgpackr took ~40 µs for 64 entries, one Raft round's batch, on these machines). A term of
+ * 2^32 or more, which no cluster reaches, goes to msgpackr.
+ */
+export function packEntries(entries: readonly Entry[]): Uint8Array {
+  let size = arrayHeaderBytes(entries.length * 3);
+  for (const entry of entries) {
+    if (!isUint32(entry.term)) return packEntriesWithMsgpackr(entries);
+    const length = entry.data.length;
+    size += uintBytes(entry.term) + 1 + binHeaderBytes(length) + length;
+  }
+  // A Buffer, as msgpackr's own output is: what reads it back hands out Buffers too.
+  const out = Buffer.allocUnsafe(size);
+  let at = writeArrayHeader(out, 0, entries.length * 3);
+  for (const entry of entries) {
+    at = writeUint(out, at, entry.term);
+    out[at++] = entry.type === 'normal' ? 0 : 1;
+    at = writeBinHeader(out, at, entry.data.length);
+    out.set(entry.data, at);
+    at += entry.data.length;
+  }
+  return out;
+}
+
+export function packEntriesWithMsgpackr(entries: readonly Entry[]): Uint8Array {
   const flat: unknown[] = new Array(entries.length * 3);
   let at = 0;
   for (const entry of entries) {
@@ -184,10 +226,7 @@ function packedEntries(entries: readonly Entry[]): Uint8Array {
     flat[at++] = entry.type === 'normal' ? 0 : 1;
     flat[at++] = entry.data;
   }
-  const bytes = encode(flat);
-  lastPacked =
-    first === undefined ? undefined : { first, last: last!, count: entries.length, bytes };
-  return bytes;
+  return encode(flat);
 }
 
 function parseCompact(value: unknown[]): Message {

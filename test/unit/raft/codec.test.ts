@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, parseMessage } from '../../../src/raft/codec.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  packEntries,
+  packEntriesWithMsgpackr,
+  parseMessage,
+} from '../../../src/raft/codec.js';
 import type { AppendMessage, Entry, Message } from '../../../src/raft/types.js';
 import { DecodeError, decode, encode } from '../../../src/wire/codec.js';
 import { Rng } from '../../sim/rng.js';
@@ -178,5 +184,49 @@ describe('raft wire codec', () => {
       // What the array form lets through, the schema for maps lets through too.
       expect(parseMessage(message)).toEqual(message);
     }
+  });
+
+  it('packs entries by hand into the very bytes msgpackr makes of them', () => {
+    const rng = new Rng(11);
+    // Each side of every header's size boundary.
+    const terms = [0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000, 2 ** 32 - 1, 2 ** 32, 2 ** 40];
+    const sizes = [0, 1, 0xff, 0x100, 0xffff, 0x10000, 70_000];
+    const data = (size: number) => Buffer.alloc(size, rng.int(256));
+    const entry = (index: number, size: number): Entry => ({
+      term: terms[rng.int(terms.length)]!,
+      index,
+      type: rng.chance(0.1) ? 'confChange' : 'normal',
+      data: data(size),
+    });
+    const same = (list: Entry[]) =>
+      Buffer.from(packEntries(list)).equals(Buffer.from(packEntriesWithMsgpackr(list)));
+    const lists = [
+      [],
+      [entry(1, 3)],
+      sizes.map((size, i) => entry(i + 1, size)),
+      // 15 and 18 list items: either side of msgpack's fixarray.
+      Array.from({ length: 5 }, (_, i) => entry(i + 1, rng.int(300))),
+      Array.from({ length: 6 }, (_, i) => entry(i + 1, rng.int(300))),
+      // 65,535 and 65,538 list items: either side of array 16.
+      Array.from({ length: 21_845 }, (_, i) => entry(i + 1, 1)),
+      Array.from({ length: 21_846 }, (_, i) => entry(i + 1, 1)),
+    ];
+    for (const list of lists) {
+      expect(same(list)).toBe(true);
+      // Every term below 2^32, so that the hand-written path is taken all through.
+      const small = list.map((e) => ({ ...e, term: e.term % 2 ** 32 }));
+      expect(same(small)).toBe(true);
+    }
+    const append: AppendMessage = {
+      type: 'append',
+      from: A,
+      to: B,
+      term: 9,
+      prevIndex: 0,
+      prevTerm: 0,
+      entries: lists[2]!.map((e) => ({ ...e, term: e.term % 2 ** 32 })),
+      commit: 0,
+    };
+    expect(decodeMessage(encodeMessage(append))).toEqual(append);
   });
 });
