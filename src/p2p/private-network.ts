@@ -4,18 +4,21 @@
  * (noise, yamux, every protocol) is enciphered with keys derived from it, so a machine without
  * the key learns nothing of the protocol and reaches none of it.
  *
- * Handshake, both ends at once: 32 random bytes (this end's nonce), then a 16-byte proof,
- * HMAC-SHA256(network key, PROOF_LABEL ‖ nonce) cut to 16 bytes. A proof that does not match
- * ends the connection at once with a clear error (libp2p's pnet only ever saw garbage and
- * waited for its timeout). Then each direction runs AES-256-CTR from block 0 under
- * HMAC-SHA256(network key, STREAM_LABEL ‖ the sending end's nonce): each end sends under its
- * own fresh nonce, so no two directions of any connections share a key stream.
+ * Handshake, both ends at once, in two steps: each sends 32 random bytes (its nonce); once it
+ * has the other's, it sends a 16-byte proof, HMAC-SHA256(network key, PROOF_LABEL ‖ its nonce ‖
+ * the other's nonce) cut to 16 bytes. A proof binds the receiver's fresh nonce, so a proof seen
+ * on one connection is worthless on any other, and a member answers an outsider with nothing
+ * it could use elsewhere. A proof that does not match ends the connection at once with a clear
+ * error (libp2p's pnet never checked the key: it deciphered garbage until something above gave
+ * up). Then each direction runs AES-256-CTR from block 0 under HMAC-SHA256(network key,
+ * STREAM_LABEL ‖ the sending end's nonce): each end sends under its own fresh nonce, so no two
+ * directions of any connections share a key stream.
  *
  * Why not libp2p's pnet (XSalsa20): Node has no native XSalsa20, and the `xsalsa20` package
  * is WebAssembly, 52 µs per 16 KB on these machines against 7.6 µs for OpenSSL's AES-256-CTR
  * (AES-NI). Every Raft append passes the cipher on the leader once per follower and on each
  * follower once more; on a busy leader pnet was 5 % of the main thread. The pure parts
- * (preamble, its check, the stream keys) are exported for tests; the I/O shell is below them.
+ * (proofs, their check, the stream keys) are exported for tests; the I/O shell is below them.
  */
 import { createCipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type {
@@ -29,7 +32,6 @@ import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils';
 export const NETWORK_KEY_BYTES = 32;
 export const NONCE_BYTES = 32;
 export const PROOF_BYTES = 16;
-export const PREAMBLE_BYTES = NONCE_BYTES + PROOF_BYTES;
 const PROOF_LABEL = 'swarmts private network 1: proof';
 const STREAM_LABEL = 'swarmts private network 1: stream';
 /** AES-256-CTR starts at block 0 under a key used for this one direction only. */
@@ -39,43 +41,47 @@ export class PrivateNetworkError extends Error {
   override name = 'PrivateNetworkError';
 }
 
-function keyed(networkKey: Uint8Array, label: string, nonce: Uint8Array): Buffer {
-  return createHmac('sha256', networkKey).update(label).update(nonce).digest();
+function keyed(networkKey: Uint8Array, label: string, ...parts: Uint8Array[]): Buffer {
+  const hmac = createHmac('sha256', networkKey).update(label);
+  for (const part of parts) hmac.update(part);
+  return hmac.digest();
 }
 
-/** What this end sends first: its nonce and the proof that it holds `networkKey`. */
-export function preamble(networkKey: Uint8Array, nonce: Uint8Array): Uint8Array {
-  const out = new Uint8Array(PREAMBLE_BYTES);
-  out.set(nonce, 0);
-  out.set(keyed(networkKey, PROOF_LABEL, nonce).subarray(0, PROOF_BYTES), NONCE_BYTES);
-  return out;
-}
-
-/**
- * The remote end's nonce, once its preamble proves it holds `networkKey`. A preamble that
- * repeats this end's own nonce is refused: it is this end's preamble sent back to it.
- */
-export function checkPreamble(
-  networkKey: Uint8Array,
-  received: Uint8Array,
-  localNonce: Uint8Array,
-): Uint8Array {
-  if (received.length !== PREAMBLE_BYTES) {
+/** The other end's nonce, unless it is this end's own sent back to it. */
+export function checkNonce(received: Uint8Array, localNonce: Uint8Array): Uint8Array {
+  if (received.length !== NONCE_BYTES) {
     throw new PrivateNetworkError(
-      `private network handshake: ${received.length} bytes, expected ${PREAMBLE_BYTES}`,
+      `private network handshake: a nonce of ${received.length} bytes, expected ${NONCE_BYTES}`,
     );
   }
-  const nonce = received.subarray(0, NONCE_BYTES);
-  const expected = keyed(networkKey, PROOF_LABEL, nonce).subarray(0, PROOF_BYTES);
-  if (!timingSafeEqual(expected, received.subarray(NONCE_BYTES))) {
-    throw new PrivateNetworkError(
-      'private network handshake: the peer does not hold this network key (another swarm, or a swarmts from before the AES private network)',
-    );
-  }
-  if (timingSafeEqual(nonce, localNonce)) {
+  if (timingSafeEqual(received, localNonce)) {
     throw new PrivateNetworkError('private network handshake: the peer sent back our own nonce');
   }
-  return nonce;
+  return received;
+}
+
+/** The proof the end that chose `senderNonce` sends to the end that chose `receiverNonce`. */
+export function proof(
+  networkKey: Uint8Array,
+  senderNonce: Uint8Array,
+  receiverNonce: Uint8Array,
+): Uint8Array {
+  return keyed(networkKey, PROOF_LABEL, senderNonce, receiverNonce).subarray(0, PROOF_BYTES);
+}
+
+/** Throws unless `received` is the proof of the end that chose `remoteNonce`, made for us. */
+export function checkProof(
+  networkKey: Uint8Array,
+  received: Uint8Array,
+  remoteNonce: Uint8Array,
+  localNonce: Uint8Array,
+): void {
+  const expected = proof(networkKey, remoteNonce, localNonce);
+  if (received.length !== PROOF_BYTES || !timingSafeEqual(expected, received)) {
+    throw new PrivateNetworkError(
+      'private network handshake: the peer does not hold this network key (another swarm, or a swarmts from before its own private network)',
+    );
+  }
 }
 
 /** The key that enciphers what the end that chose `nonce` sends. */
@@ -86,7 +92,7 @@ export function streamKey(networkKey: Uint8Array, nonce: Uint8Array): Buffer {
 export interface PrivateNetworkInit {
   /** The cluster's 32-byte network key. */
   networkKey: Uint8Array;
-  /** How long the handshake may take when libp2p gives no signal of its own. */
+  /** How long the handshake may take (libp2p's own deadline may end it sooner). */
   timeoutMs?: number;
 }
 
@@ -103,24 +109,34 @@ export function privateNetwork(init: PrivateNetworkInit): () => ConnectionProtec
     [Symbol.toStringTag]: 'swarmts/private-network',
     async protect(connection: MultiaddrConnection, options?: AbortOptions) {
       const localNonce = new Uint8Array(randomBytes(NONCE_BYTES));
-      const signal = options?.signal ?? AbortSignal.timeout(timeoutMs);
+      // libp2p passes a signal of its own (10 s for an inbound upgrade); ours is shorter.
+      const ownDeadline = AbortSignal.timeout(timeoutMs);
+      const signal = options?.signal ? AbortSignal.any([options.signal, ownDeadline]) : ownDeadline;
       const bytes = byteStream(connection);
-      let remoteNonce: Uint8Array;
       try {
-        const [received] = await Promise.all([
-          bytes.read({ bytes: PREAMBLE_BYTES, signal }),
-          bytes.write(preamble(networkKey, localNonce), { signal }),
+        const [nonce] = await Promise.all([
+          bytes.read({ bytes: NONCE_BYTES, signal }),
+          bytes.write(localNonce, { signal }),
         ]);
-        remoteNonce = checkPreamble(networkKey, received.subarray(), localNonce);
+        const remoteNonce = checkNonce(nonce.subarray(), localNonce);
+        const [remoteProof] = await Promise.all([
+          bytes.read({ bytes: PROOF_BYTES, signal }),
+          bytes.write(proof(networkKey, localNonce, remoteNonce), { signal }),
+        ]);
+        checkProof(networkKey, remoteProof.subarray(), remoteNonce, localNonce);
+        const inner = bytes.unwrap();
+        if (inner.status !== 'open') {
+          throw new PrivateNetworkError('private network handshake: the connection closed');
+        }
+        return new EncipheredConnection(
+          inner,
+          streamKey(networkKey, localNonce),
+          streamKey(networkKey, remoteNonce),
+        );
       } catch (error) {
         connection.abort(error instanceof Error ? error : new Error(String(error)));
         throw error;
       }
-      return new EncipheredConnection(
-        bytes.unwrap(),
-        streamKey(networkKey, localNonce),
-        streamKey(networkKey, remoteNonce),
-      );
     },
   });
 }

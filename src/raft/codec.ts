@@ -194,7 +194,7 @@ function packedEntries(entries: readonly Entry[]): Uint8Array {
 
 /**
  * The flat list [term, type (0 normal, 1 conf change), data, ...] in msgpack, written by hand:
- * the same bytes msgpackr makes of that list (a test compares them), in a fifth of its time
+ * the same bytes msgpackr makes of that list (a test compares them), in a third of its time
  * (msgpackr took ~40 µs for 64 entries, one Raft round's batch, on these machines). A term of
  * 2^32 or more, which no cluster reaches, goes to msgpackr.
  */

@@ -385,9 +385,14 @@ export class LevelStorage implements RaftStorageReader {
    */
   private async write(operations: Operation[], sync: boolean): Promise<void> {
     const batch = this.db.batch();
-    for (const operation of operations) {
-      if (operation.type === 'put') batch.put(operation.key, operation.value);
-      else batch.del(operation.key);
+    try {
+      for (const operation of operations) {
+        if (operation.type === 'put') batch.put(operation.key, operation.value);
+        else batch.del(operation.key);
+      }
+    } catch (error) {
+      await batch.close();
+      throw error;
     }
     // classic-level takes `sync` per batch; its type definitions do not declare it.
     await batch.write({ sync } as object);

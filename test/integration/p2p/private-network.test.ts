@@ -97,17 +97,28 @@ describe('the private network between hosts', () => {
     expect(offered.streams).toBe(1);
   });
 
-  it('closes a raw connection that sends a bad preamble at once, having sent only its own', async () => {
+  it('closes a raw connection that sends a bad proof at once, having sent only its handshake', async () => {
     const secret = newNetworkSecret();
     const { host: member, offered } = await echoHost(secret);
     const started = performance.now();
+    // A nonce, then 16 bytes that are not a proof.
     const { bytes } = await rawExchange(member, new Uint8Array(randomBytes(48)));
     // Refused on the proof, not at the 2 s handshake timeout.
     expect(performance.now() - started).toBeLessThan(1000);
+    // Its nonce and its proof (made for our nonce, useless anywhere else), nothing more.
     expect(bytes).toBe(48);
     expect(offered.streams).toBe(0);
 
     const { host: friend } = await echoHost(secret);
     expect([...(await echo(friend, member, new Uint8Array([9])))]).toEqual([9]);
+  });
+
+  it('gives up on a peer that never finishes the handshake at its own deadline', async () => {
+    const { host: member } = await echoHost(newNetworkSecret());
+    const started = performance.now();
+    // Connects and says nothing: libp2p alone would wait 10 s for an inbound upgrade.
+    const { bytes } = await rawExchange(member, new Uint8Array(0));
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(bytes).toBe(32); // its nonce only
   });
 });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  checkPreamble,
+  checkNonce,
+  checkProof,
   NONCE_BYTES,
-  PREAMBLE_BYTES,
   PrivateNetworkError,
-  preamble,
   privateNetwork,
+  proof,
   streamKey,
 } from '../../../src/p2p/private-network.js';
 
@@ -13,34 +13,42 @@ const key = new Uint8Array(32).fill(3);
 const otherKey = new Uint8Array(32).fill(4);
 const nonceA = new Uint8Array(NONCE_BYTES).fill(10);
 const nonceB = new Uint8Array(NONCE_BYTES).fill(11);
+const nonceC = new Uint8Array(NONCE_BYTES).fill(12);
 
 describe('the private network handshake', () => {
-  it('accepts a preamble made with the same key and returns the peer nonce', () => {
-    const sent = preamble(key, nonceA);
-    expect(sent).toHaveLength(PREAMBLE_BYTES);
-    expect([...checkPreamble(key, sent, nonceB)]).toEqual([...nonceA]);
+  it('accepts the proof of an end with the same key, made for this end', () => {
+    expect(() => checkProof(key, proof(key, nonceA, nonceB), nonceA, nonceB)).not.toThrow();
   });
 
-  it('refuses a preamble made with another key, naming the cause', () => {
-    expect(() => checkPreamble(key, preamble(otherKey, nonceA), nonceB)).toThrow(
+  it('refuses a proof made with another key, naming the cause', () => {
+    expect(() => checkProof(key, proof(otherKey, nonceA, nonceB), nonceA, nonceB)).toThrow(
       /does not hold this network key/,
     );
   });
 
-  it('refuses a preamble with one bit of its proof changed', () => {
-    const sent = preamble(key, nonceA);
-    sent[PREAMBLE_BYTES - 1]! ^= 1;
-    expect(() => checkPreamble(key, sent, nonceB)).toThrow(PrivateNetworkError);
-  });
-
-  it('refuses its own preamble sent back to it', () => {
-    expect(() => checkPreamble(key, preamble(key, nonceA), nonceA)).toThrow(/our own nonce/);
-  });
-
-  it('refuses a preamble of the wrong length', () => {
-    expect(() => checkPreamble(key, preamble(key, nonceA).subarray(1), nonceB)).toThrow(
-      /47 bytes, expected 48/,
+  it('refuses a proof made for another end (replayed from another connection)', () => {
+    // A proved itself to C; an outsider replays that proof, with A's nonce, to B.
+    expect(() => checkProof(key, proof(key, nonceA, nonceC), nonceA, nonceB)).toThrow(
+      PrivateNetworkError,
     );
+  });
+
+  it("refuses this end's own proof sent back to it", () => {
+    const ours = proof(key, nonceA, nonceB);
+    expect(() => checkProof(key, ours, nonceB, nonceA)).toThrow(PrivateNetworkError);
+  });
+
+  it('refuses a proof with one bit changed, or of the wrong length', () => {
+    const changed = Uint8Array.from(proof(key, nonceA, nonceB));
+    changed[5]! ^= 1;
+    expect(() => checkProof(key, changed, nonceA, nonceB)).toThrow(PrivateNetworkError);
+    expect(() => checkProof(key, changed.subarray(1), nonceA, nonceB)).toThrow(PrivateNetworkError);
+  });
+
+  it("refuses this end's own nonce sent back to it, and a nonce of the wrong length", () => {
+    expect([...checkNonce(nonceB, nonceA)]).toEqual([...nonceB]);
+    expect(() => checkNonce(Uint8Array.from(nonceA), nonceA)).toThrow(/our own nonce/);
+    expect(() => checkNonce(nonceB.subarray(1), nonceA)).toThrow(/31 bytes, expected 32/);
   });
 
   it('derives a different stream key for each nonce and each network key', () => {
