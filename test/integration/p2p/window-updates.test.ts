@@ -1,5 +1,5 @@
 /**
- * Deferred yamux window updates on real libp2p hosts (TCP, noise, pnet, yamux on loopback):
+ * Deferred yamux window updates on real libp2p hosts (TCP, the private network, noise, yamux on loopback):
  * a receiving stream stops answering every data frame with a window update, and a transfer
  * far larger than the window still completes intact.
  */
