@@ -1,7 +1,7 @@
 /**
- * Quiet noise framing on real libp2p hosts (TCP, the private network, noise, yamux on loopback): both ends
- * of a connection get the replaced length reader (so a noise upgrade that changes its shape
- * fails here), and messages small and large, sent back to back, arrive intact.
+ * Quiet noise framing on real libp2p hosts (TCP, the private network, noise, yamux on
+ * loopback): both ends of a connection get the replaced length reader (so a noise upgrade that
+ * changes its shape fails here), and messages small and large, sent back to back, arrive intact.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';

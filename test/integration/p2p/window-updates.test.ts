@@ -1,7 +1,7 @@
 /**
- * Deferred yamux window updates on real libp2p hosts (TCP, the private network, noise, yamux on loopback):
- * a receiving stream stops answering every data frame with a window update, and a transfer
- * far larger than the window still completes intact.
+ * Deferred yamux window updates on real libp2p hosts (TCP, the private network, noise, yamux
+ * on loopback): a receiving stream stops answering every data frame with a window update, and
+ * a transfer far larger than the window still completes intact.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stream } from '@libp2p/interface';
