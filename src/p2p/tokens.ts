@@ -36,7 +36,6 @@ export interface JoinToken {
 /** A source of random bytes, e.g. `crypto.randomBytes`; injected so tests are deterministic. */
 export type RandomBytes = (n: number) => Uint8Array;
 
-export { NETWORK_KEY_BYTES };
 export const ROLE_SECRET_BYTES = 16;
 
 const PREFIX = 'swmts';

@@ -87,7 +87,7 @@ describe('the private network between hosts', () => {
     await expect(echo(outsider, member, new Uint8Array([1]))).rejects.toThrow(
       /does not hold this network key/,
     );
-    // The proof fails as soon as the 48 bytes arrive, not at the 2 s handshake timeout.
+    // Refused as soon as the proof arrives, not at the 2 s handshake timeout.
     expect(performance.now() - started).toBeLessThan(1500);
     expect(offered.streams).toBe(0);
     expect(outsider.getConnections(member.peerId)).toHaveLength(0);
